@@ -1,0 +1,27 @@
+"""cxlab: customer-experience analytics from your own exports, in Jupyter.
+
+Load and validate a dataset with :func:`load_dataset`; generate one with planted truth
+with :func:`cxlab.synthetic.make_journeys`.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from cxlab.exceptions import DataContractError, DataQualityWarning
+from cxlab.io import Dataset, LoadReport, load_dataset
+from cxlab.mapping import Mapping, read_mapping
+
+try:
+    __version__ = version("cxlab")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DataContractError",
+    "DataQualityWarning",
+    "Dataset",
+    "LoadReport",
+    "Mapping",
+    "load_dataset",
+    "read_mapping",
+    "__version__",
+]

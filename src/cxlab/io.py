@@ -1,0 +1,344 @@
+"""Load a dataset directory, validate it against the data contract, quarantine bad rows.
+
+Every row read is either loaded or rejected with a reason (nothing is dropped
+silently), and problems that make analysis impossible raise
+:class:`~cxlab.exceptions.DataContractError` naming the file and the column.
+
+Examples
+--------
+>>> import cxlab
+>>> ds = cxlab.load_dataset("data/sample")                      # doctest: +SKIP
+>>> ds.report.summary()                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cxlab import validation
+from cxlab.exceptions import DataContractError
+from cxlab.mapping import Mapping, read_mapping
+from cxlab.schema import TABLES
+from cxlab.validation import ROW
+
+logger = logging.getLogger(__name__)
+
+SAVED_MARKER = "dataset.json"
+
+
+@dataclass
+class TableReport:
+    """How one table was read: where from, and how many rows were loaded or rejected."""
+
+    table: str
+    source: str | None
+    sha256: str | None
+    rows_read: int
+    rejected: pl.DataFrame
+    derived: str | None = None
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rejected.height
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.rows_read - self.rows_rejected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "source": self.source, "sha256": self.sha256,
+                "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+                "rows_rejected": self.rows_rejected, "derived": self.derived}
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_dataset` did: per-table counts, rejected rows, warnings, derivations."""
+
+    tables: dict[str, TableReport]
+    observation_end: datetime
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> pl.DataFrame:
+        """One row per table: source, rows read, loaded and rejected."""
+        rows = [t.to_dict() for t in self.tables.values()]
+        return pl.DataFrame(rows).drop("sha256")
+
+    def rejected_reasons(self) -> pl.DataFrame:
+        """Rejected rows counted by table and reason (a row may have several reasons)."""
+        frames = [
+            t.rejected.select(pl.lit(name).alias("table"), pl.col("reason").str.split("; "))
+            .explode("reason")
+            for name, t in self.tables.items() if t.rows_rejected
+        ]
+        if not frames:
+            return pl.DataFrame(schema={"table": pl.String, "reason": pl.String, "n_rows": pl.UInt32})
+        return (pl.concat(frames).group_by("table", "reason").len("n_rows")
+                .sort(["table", "n_rows"], descending=[False, True]))
+
+    def write_rejected(self, directory: str | Path) -> list[Path]:
+        """Write ``<directory>/<table>.csv`` for every table with rejected rows."""
+        written = []
+        for name, t in self.tables.items():
+            if t.rows_rejected:
+                Path(directory).mkdir(parents=True, exist_ok=True)
+                path = Path(directory) / f"{name}.csv"
+                t.rejected.write_csv(path)
+                written.append(path)
+        return written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"observation_end": self.observation_end.isoformat(),
+                "tables": {n: t.to_dict() for n, t in self.tables.items()},
+                "warnings": list(self.warnings)}
+
+
+@dataclass
+class Dataset:
+    """A validated dataset: polars frames for the contract's tables and the load report.
+
+    ``touchpoints`` is the catalog in force (the built-in one overlaid with the dataset's
+    own); ``interactions`` carry ``channel``, ``stage`` and ``kind`` filled from it.
+    """
+
+    customers: pl.DataFrame
+    interactions: pl.DataFrame
+    surveys: pl.DataFrame
+    touchpoints: pl.DataFrame
+    report: LoadReport
+
+    @property
+    def observation_end(self) -> datetime:
+        return self.report.observation_end
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the validated tables as Parquet; :func:`load_dataset` reads them back as they are."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            getattr(self, name).write_parquet(directory / f"{name}.parquet")
+        self.report.write_rejected(directory / "rejected")
+        (directory / SAVED_MARKER).write_text(json.dumps(self.report.to_dict(), indent=2))
+        return directory
+
+
+def load_dataset(
+    path: str | Path,
+    *,
+    mapping: Mapping | str | Path | dict | None = None,
+    observation_end: str | date | datetime | None = None,
+    max_rejected_share: float | None = None,
+) -> Dataset:
+    """Load and validate a dataset directory (CSV or Parquet, one file per table).
+
+    Parameters
+    ----------
+    path : str or Path
+        Directory with ``interactions``, optionally ``customers``, ``surveys`` and
+        ``touchpoints`` files; or a directory written by :meth:`Dataset.save`.
+    mapping : Mapping, str, Path or dict, optional
+        Column-mapping file (YAML) or its parsed content; see ``docs/data-contract.md``.
+    observation_end : str, date or datetime, optional
+        End of observation; by default the latest timestamp in the data.
+    max_rejected_share : float, optional
+        Largest share of a table's rows that may be rejected; default from the
+        mapping (``validation.max_rejected_share``), else 0.05.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataContractError
+        A table or required column is missing, a file cannot be read, or too many rows
+        of a table were rejected. The message names the file and the column.
+
+    Examples
+    --------
+    >>> from cxlab.synthetic import make_journeys
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> make_journeys(200, random_state=0).dataset.write(d)        # doctest: +ELLIPSIS
+    PosixPath(...)
+    >>> ds = load_dataset(d)
+    >>> ds.report.summary()["rows_rejected"].sum()
+    0
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise DataContractError(f"Dataset directory {path} does not exist or is not a directory.")
+    if (path / SAVED_MARKER).is_file():
+        return _read_saved(path)
+    mapping = _as_mapping(mapping)
+    raw = {name: _read_table(path, name, mapping) for name in TABLES}
+    if max_rejected_share is None:
+        max_rejected_share = mapping.max_rejected_share
+    dataset = validation.validate(raw, mapping=mapping, observation_end=_as_datetime(observation_end))
+    _check_rejected_share(dataset.report, max_rejected_share)
+    for warning in dataset.report.warnings:
+        logger.warning(warning)
+    return dataset
+
+
+def _as_mapping(mapping: Mapping | str | Path | dict | None) -> Mapping:
+    if mapping is None:
+        return Mapping()
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return Mapping.from_dict(mapping)
+    return read_mapping(mapping)
+
+
+def _as_datetime(value: str | date | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    parsed = pl.select(validation.timestamp_expr(pl.lit(str(value)))).item()
+    if parsed is None:
+        raise DataContractError(
+            f"The 'observation_end' parameter must be an ISO 8601 date or time. Got {value!r} instead."
+        )
+    return parsed
+
+
+@dataclass
+class RawTable:
+    """A table as read from its file, with the contract's column names applied."""
+
+    frame: pl.DataFrame  # contract names; ROW holds the 1-based source row
+    original: pl.DataFrame  # the file's own columns and values, plus ROW
+    source: str
+    sha256: str
+
+
+def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None:
+    spec = mapping.table(name)
+    if spec.derive:
+        return None
+    file = _locate(directory, name, spec.file, mapping)
+    if file is None:
+        return None
+    original = _read_file(file).with_row_index(ROW, offset=1)
+    renamed = _rename(original, file, name, spec.columns, mapping)
+    missing = [c for c in TABLES[name].required_columns if c not in renamed.columns]
+    if missing:
+        hint = f" The mapping renames {spec.columns}." if spec.columns else (
+            " If the export names it differently, map it in a mapping file (--mapping).")
+        raise DataContractError(
+            f"{file}: required column {', '.join(repr(c) for c in missing)} of the {name} table "
+            f"is missing. Columns found: {', '.join(original.columns[1:])}.{hint}"
+        )
+    return RawTable(renamed, original, str(file), _sha256(file))
+
+
+def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> Path | None:
+    if file is not None:
+        path = directory / file
+        if not path.is_file():
+            raise DataContractError(f"{mapping.source} names {path} for the {name} table; no such file.")
+        return path
+    found = [p for p in (directory / f"{name}.csv", directory / f"{name}.parquet") if p.is_file()]
+    if len(found) > 1:
+        raise DataContractError(f"{directory} holds both {name}.csv and {name}.parquet; keep one.")
+    if found:
+        return found[0]
+    if name == "interactions" or (name == "customers" and not mapping.table(name).derive):
+        derive = (" or set 'tables: customers: derive: true' in a mapping file to derive customers "
+                  "from interactions") if name == "customers" else ""
+        raise DataContractError(
+            f"{directory}: the {name} table is missing; expected {name}.csv or {name}.parquet"
+            f"{derive}."
+        )
+    return None
+
+
+def _read_file(path: Path) -> pl.DataFrame:
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pl.read_parquet(path)
+        head = path.open("rb").readline().decode("utf-8-sig", errors="replace")
+        if not head.strip():
+            raise DataContractError(f"{path} is empty: expected a header row with column names.")
+        frame = pl.read_csv(path, infer_schema=False, separator=_sniff_separator(head),
+                            encoding="utf8-lossy")
+    except DataContractError:
+        raise
+    except Exception as exc:  # polars/arrow raise many types for malformed files
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataContractError(f"{path} cannot be read as {path.suffix[1:]}: {first_line}") from None
+    return frame.rename({c: c.strip() for c in frame.columns})
+
+
+def _sniff_separator(header: str) -> str:
+    """Comma by the contract; semicolon and tab exports are recognised from the header row."""
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    if best != "," and counts[best] > counts[","]:
+        logger.info("reading with separator %r", best)
+        return best
+    return ","
+
+
+def _rename(frame: pl.DataFrame, file: Path, name: str, columns: dict[str, str],
+            mapping: Mapping) -> pl.DataFrame:
+    absent = {k: v for k, v in columns.items() if v not in frame.columns}
+    if absent:
+        contract, export = next(iter(absent.items()))
+        raise DataContractError(
+            f"{mapping.source} says {name}.{contract} comes from column '{export}', but {file} "
+            f"has no such column. Columns found: {', '.join(frame.columns[1:])}."
+        )
+    renames = {export: contract for contract, export in columns.items()}
+    clashes = [c for c in renames.values() if c in frame.columns and c not in renames]
+    if clashes:
+        raise DataContractError(
+            f"{file}: the mapping renames a column onto '{clashes[0]}', which the file already has."
+        )
+    return frame.rename(renames)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_rejected_share(report: LoadReport, max_share: float) -> None:
+    for name, t in report.tables.items():
+        if t.rows_read and t.rows_rejected / t.rows_read > max_share:
+            top = report.rejected_reasons().filter(pl.col("table") == name).row(0, named=True)
+            raise DataContractError(
+                f"{t.source}: {t.rows_rejected} of {t.rows_read} rows of the {name} table "
+                f"({t.rows_rejected / t.rows_read:.1%}) were rejected, more than the allowed "
+                f"{max_share:.0%}; the analysis would no longer describe the data. Most common "
+                f"reason: {top['reason']} ({top['n_rows']} rows). Fix the export or the mapping, "
+                f"or raise validation.max_rejected_share.",
+                report=report,
+            )
+
+
+def _read_saved(path: Path) -> Dataset:
+    meta = json.loads((path / SAVED_MARKER).read_text())
+    frames = {name: pl.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    tables = {}
+    for name, t in meta["tables"].items():
+        rejected_file = path / "rejected" / f"{name}.csv"
+        rejected = (pl.read_csv(rejected_file, infer_schema=False) if rejected_file.is_file()
+                    else pl.DataFrame(schema={ROW: pl.UInt32, "reason": pl.String}))
+        tables[name] = TableReport(name, t["source"], t["sha256"], t["rows_read"], rejected,
+                                   t["derived"])
+    report = LoadReport(tables, datetime.fromisoformat(meta["observation_end"]), meta["warnings"])
+    return Dataset(**frames, report=report)
