@@ -177,7 +177,7 @@ def load_dataset(
     if not path.is_dir():
         raise DataContractError(f"Dataset directory {path} does not exist or is not a directory.")
     if (path / SAVED_MARKER).is_file():
-        return _read_saved(path)
+        return _read_saved(path, mapping=mapping, observation_end=_as_datetime(observation_end))
     mapping = _as_mapping(mapping)
     raw = {name: _read_table(path, name, mapping) for name in TABLES}
     if max_rejected_share is None:
@@ -330,8 +330,14 @@ def _check_rejected_share(report: LoadReport, max_share: float) -> None:
             )
 
 
-def _read_saved(path: Path) -> Dataset:
+def _read_saved(path: Path, *, mapping: Any, observation_end: datetime | None) -> Dataset:
     meta = json.loads((path / SAVED_MARKER).read_text())
+    saved_end = datetime.fromisoformat(meta["observation_end"])
+    if mapping is not None or observation_end not in (None, saved_end):
+        raise DataContractError(
+            f"{path} holds a dataset cxlab already validated (observation end {saved_end}); "
+            "load it without a mapping or another observation_end, or load the raw export instead."
+        )
     frames = {name: pl.read_parquet(path / f"{name}.parquet") for name in TABLES}
     tables = {}
     for name, t in meta["tables"].items():
@@ -340,5 +346,5 @@ def _read_saved(path: Path) -> Dataset:
                     else pl.DataFrame(schema={ROW: pl.UInt32, "reason": pl.String}))
         tables[name] = TableReport(name, t["source"], t["sha256"], t["rows_read"], rejected,
                                    t["derived"])
-    report = LoadReport(tables, datetime.fromisoformat(meta["observation_end"]), meta["warnings"])
+    report = LoadReport(tables, saved_end, meta["warnings"])
     return Dataset(**frames, report=report)

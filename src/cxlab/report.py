@@ -1,0 +1,291 @@
+"""Run the analysis notebooks with papermill into a run directory, with a manifest.
+
+A run is written to a hidden temporary directory next to ``out`` and renamed into place
+once its manifest is final, so a reader never sees half a run that looks finished.
+
+Examples
+--------
+>>> from cxlab.report import run_analysis
+>>> result = run_analysis("data/sample", "reports/my-run")      # doctest: +SKIP
+>>> result.status, result.exit_code                              # doctest: +SKIP
+('succeeded', 0)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import papermill as pm
+import yaml
+
+from cxlab.exceptions import DataContractError
+from cxlab.io import Dataset, load_dataset
+
+logger = logging.getLogger(__name__)
+
+RUNNER_PARAMETERS = {"data_dir", "mapping_file", "run_dir"}
+"""Set by the runner for every notebook that declares them; not settable with --param."""
+
+LOAD_PARAMETERS = {"observation_end": str, "max_rejected_share": float}
+"""Used by the runner to load the data, and passed on to notebooks that declare them."""
+
+_LIBRARIES = ("polars", "pandas", "pyarrow", "numpy", "scikit-learn", "lifelines", "matplotlib",
+              "seaborn", "papermill", "nbconvert")
+
+
+def default_notebooks_dir() -> Path:
+    """The ``notebooks/`` folder of the cxlab checkout this package runs from."""
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def list_notebooks(directory: str | Path) -> list[Path]:
+    """Analysis notebooks in run order: ``01_...`` upwards, ``00_...`` (the summary) last."""
+    found = sorted(Path(directory).glob("[0-9][0-9]_*.ipynb"))
+    return sorted(found, key=lambda p: (p.name.startswith("00_"), p.name))
+
+
+@dataclass
+class NotebookRun:
+    """How one notebook of a run went."""
+
+    name: str
+    status: str = "pending"  # pending, succeeded, failed, skipped
+    seconds: float | None = None
+    error: str | None = None
+    failed_cell: int | None = None
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run_analysis`."""
+
+    run_dir: Path
+    status: str
+    exit_code: int
+    message: str
+    notebooks: list[NotebookRun] = field(default_factory=list)
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML file of run parameters (``name: value``)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataContractError(f"Config file {path} cannot be read: {exc}") from None
+    if not isinstance(raw, dict):
+        raise DataContractError(f"Config file {path} must hold 'name: value' lines. Got {raw!r}.")
+    return raw
+
+
+def notebook_parameters(notebooks: list[Path]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each notebook's declared parameters (name, inferred type, default), via papermill."""
+    return {nb.name: pm.inspect_notebook(str(nb)) for nb in notebooks}
+
+
+def resolve_parameters(given: dict[str, Any], declared: dict[str, dict[str, dict[str, Any]]]
+                       ) -> dict[str, Any]:
+    """Check names against the notebooks' parameters and convert values to declared types.
+
+    Raises
+    ------
+    DataContractError
+        For a reserved, unknown or mistyped parameter, listing the known parameters.
+    """
+    types = dict(LOAD_PARAMETERS)
+    for params in declared.values():
+        for name, spec in params.items():
+            types.setdefault(name, _TYPES.get(spec.get("inferred_type_name"), str))
+    resolved = {}
+    for name, value in given.items():
+        if name in RUNNER_PARAMETERS:
+            raise DataContractError(f"The '{name}' parameter is set by cxlab run itself; use "
+                                    "--data, --mapping or --out instead.")
+        if name not in types:
+            known = ", ".join(sorted(set(types) - RUNNER_PARAMETERS))
+            raise DataContractError(f"Unknown parameter '{name}'. The notebooks take: {known}.")
+        resolved[name] = _convert(name, value, types[name])
+    return resolved
+
+
+_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _convert(name: str, value: Any, kind: type) -> Any:
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "yes", "1", "false", "no", "0"}:
+            return text in {"true", "yes", "1"}
+    elif kind is str:
+        return str(value)
+    else:
+        try:
+            number = kind(value)
+            if kind is int and isinstance(value, float) and value != number:
+                raise ValueError
+            return number
+        except (TypeError, ValueError):
+            pass
+    raise DataContractError(f"The '{name}' parameter must be a {kind.__name__}. Got {value!r} instead.")
+
+
+def run_analysis(
+    data: str | Path,
+    out: str | Path,
+    *,
+    mapping: str | Path | None = None,
+    parameters: dict[str, Any] | None = None,
+    notebooks_dir: str | Path | None = None,
+    kernel_name: str = "python3",
+    timeout: int | None = None,
+) -> RunResult:
+    """Validate ``data``, execute every notebook with papermill, and write the run directory.
+
+    Returns a :class:`RunResult` whose ``exit_code`` follows the contract: 0 succeeded,
+    2 bad input or parameters (nothing analysed), 1 a notebook failed.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise DataContractError(f"Run directory {out} already exists and is not empty; "
+                                "choose a new --out.")
+    notebooks = list_notebooks(notebooks_dir or default_notebooks_dir())
+    if not notebooks:
+        raise DataContractError(f"No notebooks (NN_name.ipynb) in {notebooks_dir or default_notebooks_dir()}.")
+    params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    manifest = _new_manifest(data, mapping, params, notebooks)
+    try:
+        result = _run_in(tmp, data, mapping, params, notebooks, manifest, kernel_name, timeout)
+    except BaseException as exc:  # interrupted or crashed: still leave a failed manifest
+        manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        _finish(tmp, out, manifest)
+        raise
+    _finish(tmp, out, manifest)
+    result.run_dir = out
+    return result
+
+
+def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, timeout) -> RunResult:
+    runs = [NotebookRun(nb.name) for nb in notebooks]
+    logger.info("Validating %s", data)
+    try:
+        dataset = load_dataset(data, mapping=mapping, observation_end=params.get("observation_end"),
+                               max_rejected_share=params.get("max_rejected_share"))
+    except DataContractError as exc:
+        if exc.report is not None:
+            exc.report.write_rejected(tmp / "rejected")
+            manifest["inputs"] = _inputs(exc.report)
+        manifest.update(status="failed", error=str(exc))
+        return RunResult(tmp, "failed", 2, str(exc), runs)
+    manifest["inputs"] = _inputs(dataset.report)
+    manifest["observation_end"] = dataset.observation_end.isoformat()
+    dataset.report.write_rejected(tmp / "rejected")
+    dataset.save(tmp / "dataset")
+    (tmp / "tables").mkdir()
+    injected = _runner_values(dataset, params)
+    for i, (nb, run) in enumerate(zip(notebooks, runs, strict=True), start=1):
+        logger.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
+        _execute(nb, tmp, injected, run, kernel_name, timeout)
+        logger.info("[%d/%d] %s %s in %.1f s", i, len(notebooks), nb.name, run.status, run.seconds)
+        if run.status == "failed":
+            for later in runs[i:]:
+                later.status = "skipped"
+            break
+    manifest["notebooks"] = [vars(r) for r in runs]
+    failed = next((r for r in runs if r.status == "failed"), None)
+    if failed:
+        message = f"{failed.name} failed at cell {failed.failed_cell}: {failed.error}"
+        manifest.update(status="failed", error=message)
+        return RunResult(tmp, "failed", 1, message, runs)
+    manifest["status"] = "succeeded"
+    return RunResult(tmp, "succeeded", 0, "all notebooks succeeded", runs)
+
+
+def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
+    return {**params, "data_dir": "dataset", "mapping_file": "", "run_dir": ".",
+            "observation_end": dataset.observation_end.isoformat()}
+
+
+def _execute(nb: Path, tmp: Path, values: dict[str, Any], run: NotebookRun, kernel_name: str,
+             timeout: int | None) -> None:
+    declared = pm.inspect_notebook(str(nb))
+    target = tmp / "notebooks" / nb.name
+    target.parent.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(nb), str(target), cwd=str(tmp), kernel_name=kernel_name,
+                            parameters={k: v for k, v in values.items() if k in declared},
+                            progress_bar=False, execution_timeout=timeout)
+        run.status = "succeeded"
+    except pm.PapermillExecutionError as exc:
+        run.status, run.failed_cell = "failed", exc.exec_count
+        run.error = f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # dead kernel, timeout, missing kernel: the run fails, never hangs
+        run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"
+    run.seconds = round(time.perf_counter() - start, 2)
+    if target.exists():
+        _export_html(target, tmp / "html" / f"{nb.stem}.html", hide_code=nb.name.startswith("00_"))
+
+
+def _export_html(notebook: Path, target: Path, *, hide_code: bool) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=hide_code, exclude_input_prompt=hide_code,
+                            exclude_output_prompt=hide_code)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+
+
+def _inputs(report) -> list[dict[str, Any]]:
+    return [t.to_dict() for t in report.tables.values()]
+
+
+def _new_manifest(data, mapping, params, notebooks) -> dict[str, Any]:
+    from cxlab import __version__
+
+    return {
+        "status": "running",
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_at": None,
+        "data": str(data),
+        "mapping": str(mapping) if mapping else None,
+        "parameters": params,
+        "versions": {"cxlab": __version__, "python": platform.python_version(),
+                     **{lib: _version(lib) for lib in _LIBRARIES}},
+        "inputs": [],
+        "notebooks": [vars(NotebookRun(nb.name)) for nb in notebooks],
+        "error": None,
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def _finish(tmp: Path, out: Path, manifest: dict[str, Any]) -> None:
+    manifest["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    if out.exists():
+        out.rmdir()  # empty, checked at the start
+    tmp.rename(out)
