@@ -267,7 +267,8 @@ def _read_file(path: Path) -> pl.DataFrame:
     try:
         if path.suffix.lower() == ".parquet":
             return pl.read_parquet(path)
-        head = path.open("rb").readline().decode("utf-8-sig", errors="replace")
+        with path.open("rb") as f:
+            head = f.readline().decode("utf-8-sig", errors="replace")
         if not head.strip():
             raise DataContractError(f"{path} is empty: expected a header row with column names.")
         frame = pl.read_csv(path, infer_schema=False, separator=_sniff_separator(head),

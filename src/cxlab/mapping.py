@@ -57,20 +57,20 @@ class Mapping:
         _expect(isinstance(raw, dict), source, "the file", "a mapping of keys to values", raw)
         _no_unknown_keys(raw, _TOP_KEYS, source, "the top level")
         tables = {}
-        for name, spec in (raw.get("tables") or {}).items():
+        for name, spec in _section(raw, "tables", source).items():
             if name not in TABLES:
                 raise DataContractError(
                     f"{source}: unknown table '{name}' under 'tables'; "
                     f"expected one of {', '.join(TABLES)}."
                 )
             tables[name] = _table_mapping(name, spec or {}, source)
-        churn = raw.get("churn") or {}
+        churn = _section(raw, "churn", source)
         _no_unknown_keys(churn, {"inactivity_days"}, source, "'churn'")
         inactivity = churn.get("inactivity_days")
         if inactivity is not None:
             _expect(_is_int(inactivity) and inactivity > 0, source, "churn.inactivity_days",
                     "a whole number of days > 0", inactivity)
-        validation = raw.get("validation") or {}
+        validation = _section(raw, "validation", source)
         _no_unknown_keys(validation, _VALIDATION_KEYS, source, "'validation'")
         pre = validation.get("pre_purchase_days", PRE_PURCHASE_DAYS)
         _expect(_is_int(pre) and pre >= 0, source, "validation.pre_purchase_days",
@@ -80,9 +80,9 @@ class Mapping:
                 "validation.max_rejected_share", "a number between 0 and 1", share)
         return cls(
             tables=tables,
-            touchpoints=_string_dict(raw.get("touchpoints") or {}, source, "touchpoints"),
+            touchpoints=_string_dict(_section(raw, "touchpoints", source), source, "touchpoints"),
             inactivity_days=inactivity,
-            scales=_scales(raw.get("scales") or {}, source),
+            scales=_scales(_section(raw, "scales", source), source),
             pre_purchase_days=pre,
             max_rejected_share=float(share),
             source=source,
@@ -108,6 +108,12 @@ def read_mapping(path: str | Path) -> Mapping:
     return Mapping.from_dict(raw, source=f"Mapping file {path}")
 
 
+def _section(raw: dict, key: str, source: str, where: str = "") -> dict:
+    value = raw.get(key) or {}
+    _expect(isinstance(value, dict), source, where + key, "a mapping of keys to values", value)
+    return value
+
+
 def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
     where = f"tables.{name}"
     _expect(isinstance(spec, dict), source, where, "a mapping of keys to values", spec)
@@ -123,7 +129,7 @@ def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
     if signup is not None:
         _expect(isinstance(signup, str) and signup, source, f"{where}.signup_touchpoint",
                 "a touchpoint name", signup)
-    columns = _string_dict(spec.get("columns") or {}, source, f"{where}.columns")
+    columns = _string_dict(_section(spec, "columns", source, f"{where}."), source, f"{where}.columns")
     return TableMapping(file=file, columns=columns, derive=derive, signup_touchpoint=signup)
 
 

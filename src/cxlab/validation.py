@@ -64,7 +64,7 @@ def _parse(name: str, dtype: str, source: pl.DataType) -> pl.Expr:
 def _given(name: str, source: pl.DataType) -> pl.Expr:
     col = pl.col(name)
     if source == pl.String:
-        return col.str.strip_chars().str.len_chars() > 0
+        return (col.str.strip_chars().str.len_chars() > 0).fill_null(False)
     return col.is_not_null()
 
 
