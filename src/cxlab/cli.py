@@ -82,6 +82,14 @@ def validate(directory: Path, mapping: Path | None, observation_end: str | None,
 
 
 @main.command()
+def contract() -> None:
+    """Print the input tables of the data contract: columns, types and rules."""
+    from cxlab.schema import contract_markdown
+
+    click.echo(contract_markdown())
+
+
+@main.command()
 @click.option("--customers", "n_customers", type=click.IntRange(min=1), default=20_000,
               show_default=True, help="Number of customers (about ten events each).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")

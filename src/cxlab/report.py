@@ -62,7 +62,8 @@ class NotebookRun:
     status: str = "pending"  # pending, succeeded, failed, skipped
     seconds: float | None = None
     error: str | None = None
-    failed_cell: int | None = None
+    failed_cell: int | None = None  # execution count, as shown in the saved notebook
+    failed_source: str | None = None  # first line of the failing cell
 
 
 @dataclass
@@ -140,7 +141,9 @@ def _convert(name: str, value: Any, kind: type) -> Any:
             return number
         except (TypeError, ValueError):
             pass
-    raise DataContractError(f"The '{name}' parameter must be a {kind.__name__}. Got {value!r} instead.")
+    article = "an" if kind is int else "a"
+    raise DataContractError(f"The '{name}' parameter must be {article} {kind.__name__}. "
+                            f"Got {value!r} instead.")
 
 
 def run_analysis(
@@ -210,7 +213,8 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
     manifest["notebooks"] = [vars(r) for r in runs]
     failed = next((r for r in runs if r.status == "failed"), None)
     if failed:
-        message = f"{failed.name} failed at cell {failed.failed_cell}: {failed.error}"
+        where = f" at cell [{failed.failed_cell}] ({failed.failed_source})" if failed.failed_cell else ""
+        message = f"{failed.name} failed{where}: {failed.error}"
         manifest.update(status="failed", error=message)
         return RunResult(tmp, "failed", 1, message, runs)
     manifest["status"] = "succeeded"
@@ -235,6 +239,7 @@ def _execute(nb: Path, tmp: Path, values: dict[str, Any], run: NotebookRun, kern
         run.status = "succeeded"
     except pm.PapermillExecutionError as exc:
         run.status, run.failed_cell = "failed", exc.exec_count
+        run.failed_source = (exc.source or "").strip().splitlines()[0] if exc.source else None
         run.error = f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # dead kernel, timeout, missing kernel: the run fails, never hangs
         run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"

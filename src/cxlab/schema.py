@@ -1,8 +1,8 @@
 """The data contract as data: tables, columns, types and rules.
 
 One table of columns drives validation (:mod:`cxlab.io`), error messages and the
-data-contract page of the docs (``python -m cxlab.schema`` prints it), so the three
-cannot drift apart.
+data-contract page of the docs (``cxlab contract`` prints it), so the three cannot
+drift apart.
 
 Examples
 --------
@@ -129,7 +129,3 @@ def contract_markdown() -> str:
             parts.append(f"| `{c.name}` | {c.dtype} | {'yes' if c.required else 'no'} | {c.rule} |")
         parts.append("")
     return "\n".join(parts)
-
-
-if __name__ == "__main__":  # pragma: no cover - documentation helper
-    print(contract_markdown())

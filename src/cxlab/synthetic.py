@@ -357,7 +357,7 @@ def _comments(nps: np.ndarray, pick: np.ndarray, has: np.ndarray) -> np.ndarray:
     """Free-text comments for some detractors and promoters, none for passives."""
     low, high = np.array(_COMMENTS["low"], dtype=object), np.array(_COMMENTS["high"], dtype=object)
     text = np.where(nps <= 6, low[pick], np.where(nps >= 9, high[pick], None))
-    return np.where(has, text, None)
+    return np.where(has, text, None).tolist()
 
 
 def _surveys_frame(s: dict, t0: datetime) -> pl.DataFrame:
@@ -372,14 +372,15 @@ def _surveys_frame(s: dict, t0: datetime) -> pl.DataFrame:
         parts.append(pl.DataFrame({"c": cust[keep], "day": s["day"][keep], "r": response[keep],
                                    "metric": "csat", "score": rating[keep], "touchpoint": tp}))
     t_cust, t_day, t_tp, t_score = s["transactional"]
-    parts.append(pl.DataFrame({"c": t_cust, "day": t_day, "r": cust.size + np.arange(t_cust.size),
+    parts.append(pl.DataFrame({"c": t_cust, "day": t_day, "r": np.arange(t_cust.size), "kind": "T",
                                "metric": "csat", "score": t_score,
-                               "touchpoint": np.take(np.array(s["names"], dtype=object), t_tp)},
+                               "touchpoint": np.take(np.array(s["names"], dtype=object), t_tp).tolist()},
                               schema_overrides={"touchpoint": pl.String}))
-    frame = pl.concat(parts, how="diagonal_relaxed").sort("c", "day", "r")
+    frame = (pl.concat(parts, how="diagonal_relaxed").with_columns(pl.col("kind").fill_null("R"))
+             .sort("c", "day", "kind", "r"))
     return frame.select(
         _ids("C", pl.col("c")).alias("customer_id"),
         _as_time(pl.col("day"), t0).alias("responded_at"),
-        _ids("R", pl.col("r")).alias("response_id"),
+        pl.concat_str("kind", pl.col("r").cast(pl.String).str.zfill(7)).alias("response_id"),
         "metric", "score", "touchpoint", "comment",
     )

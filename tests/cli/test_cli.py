@@ -1,0 +1,146 @@
+"""The commands a user types, exit codes included."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import INTERACTIONS, write_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+CXLAB = str(Path(sys.executable).parent / "cxlab")
+
+
+def cxlab(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run([CXLAB, *map(str, args)], capture_output=True, text=True, timeout=600)
+
+
+def test_help_lists_the_commands():
+    result = cxlab("--help")
+    assert result.returncode == 0
+    for command in ("validate", "generate", "run", "contract"):
+        assert command in result.stdout
+
+
+def test_validate_prints_a_quality_summary(tiny):
+    result = cxlab("validate", tiny)
+    assert result.returncode == 0, result.stderr
+    assert "interactions  read          8  loaded          8  rejected        0" in result.stdout
+    assert "Customers: 3, of whom 0 have no interaction" in result.stdout
+
+
+def test_missing_column_exits_2_with_one_message_and_no_traceback(tmp_path):
+    write_dataset(tmp_path, interactions=INTERACTIONS.replace("touchpoint", "event"))
+    result = cxlab("validate", tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "interactions.csv: required column 'touchpoint'" in lines[0]
+
+
+def test_too_many_bad_rows_exit_2_and_the_rows_are_kept(tmp_path):
+    write_dataset(tmp_path / "d", interactions=INTERACTIONS.replace("2025-03-01 10:00:00", "soon"))
+    result = cxlab("validate", tmp_path / "d", "--rejected", tmp_path / "rej")
+    assert result.returncode == 2 and "were rejected" in result.stderr
+    assert "soon" in (tmp_path / "rej" / "interactions.csv").read_text()
+
+
+def test_generate_writes_a_dataset_and_its_truth(tmp_path):
+    result = cxlab("generate", "--customers", 50, "--seed", 3, "--out", tmp_path / "g", "--format", "parquet")
+    assert result.returncode == 0, result.stderr
+    names = {p.name for p in (tmp_path / "g").iterdir()}
+    assert {"customers.parquet", "interactions.parquet", "surveys.parquet", "truth"} <= names
+    assert json.loads((tmp_path / "g" / "truth" / "truth.json").read_text())["exposure_window_days"] == 30
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, generated):
+    """One real run of every notebook on a small generated dataset with one bad row."""
+    data = tmp_path_factory.mktemp("data")
+    for f in generated.glob("*.csv"):
+        (data / f.name).write_text(f.read_text())
+    with (data / "interactions.csv").open("a") as f:
+        f.write("C0000001,not a time,website,\n")
+    out = tmp_path_factory.mktemp("runs") / "run"
+    result = cxlab("run", "--data", data, "--out", out, "--config", ROOT / "configs" / "weekly.yml",
+                   "--param", "max_rejected_share=0.01")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_run_writes_a_complete_run_directory(run_dir):
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded" and manifest["error"] is None
+    assert manifest["parameters"] == {"observation_end": "2025-12-31", "max_rejected_share": 0.01}
+    assert manifest["versions"]["cxlab"] and manifest["versions"]["polars"]
+    inputs = {t["table"]: t for t in manifest["inputs"]}
+    assert inputs["interactions"]["rows_rejected"] == 1 and len(inputs["interactions"]["sha256"]) == 64
+    for t in inputs.values():
+        assert t["rows_read"] == t["rows_loaded"] + t["rows_rejected"]
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(n["name"] for n in manifest["notebooks"]) == notebooks
+    assert all(n["status"] == "succeeded" and n["seconds"] > 0 for n in manifest["notebooks"])
+    for name in notebooks:
+        assert (run_dir / "notebooks" / name).is_file()
+        assert (run_dir / "html" / name.replace(".ipynb", ".html")).stat().st_size > 10_000
+    assert "not a time" in (run_dir / "rejected" / "interactions.csv").read_text()
+    assert not list(run_dir.parent.glob(".*partial*"))
+
+
+def test_unknown_parameter_exits_2_before_anything_runs(tiny, tmp_path):
+    result = cxlab("run", "--data", tiny, "--out", tmp_path / "r", "--param", "horizon=3")
+    assert result.returncode == 2 and "Unknown parameter 'horizon'" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_data_exits_2_with_a_failed_manifest(tmp_path):
+    write_dataset(tmp_path / "d", customers=None)
+    result = cxlab("run", "--data", tmp_path / "d", "--out", tmp_path / "r")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "customers table is missing" in manifest["error"]
+
+
+def test_existing_run_directory_is_not_overwritten(tiny, tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "keep.txt").write_text("x")
+    result = cxlab("run", "--data", tiny, "--out", tmp_path / "r")
+    assert result.returncode == 2 and "already exists" in result.stderr
+
+
+def _notebook(path: Path, *sources: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    cells[0].metadata["tags"] = ["parameters"]
+    nb.cells = cells
+    nbformat.write(nb, path)
+
+
+@pytest.mark.notebook
+def test_failing_notebook_exits_1_names_the_cell_and_is_saved(tiny, tmp_path):
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_ok.ipynb", 'run_dir: str = "."  # run folder', "x = 1")
+    _notebook(notebooks / "02_fails.ipynb", 'run_dir: str = "."  # run folder', "y = 2",
+              "raise ValueError('planted failure')")
+    _notebook(notebooks / "03_never.ipynb", 'run_dir: str = "."  # run folder')
+    result = cxlab("run", "--data", tiny, "--out", tmp_path / "r", "--notebooks", notebooks)
+    assert result.returncode == 1
+    assert "02_fails.ipynb failed at cell [4] (raise ValueError('planted failure'))" in result.stderr
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    status = {n["name"]: n["status"] for n in manifest["notebooks"]}
+    assert status == {"01_ok.ipynb": "succeeded", "02_fails.ipynb": "failed", "03_never.ipynb": "skipped"}
+    failed = next(n for n in manifest["notebooks"] if n["status"] == "failed")
+    # Cell [4]: papermill inserts the injected-parameters cell after the parameters cell.
+    assert failed["failed_cell"] == 4 and "ValueError: planted failure" in failed["error"]
+    saved = nbformat.read(tmp_path / "r" / "notebooks" / "02_fails.ipynb", as_version=4)
+    assert saved.cells[-1].outputs[0]["ename"] == "ValueError"
+    assert (tmp_path / "r" / "html" / "02_fails.html").is_file()
