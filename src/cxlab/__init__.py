@@ -6,7 +6,7 @@ with :func:`cxlab.synthetic.make_journeys`.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from cxlab.exceptions import DataContractError, DataQualityWarning
+from cxlab.exceptions import DataContractError
 from cxlab.io import Dataset, LoadReport, load_dataset
 from cxlab.mapping import Mapping, read_mapping
 
@@ -17,7 +17,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "DataContractError",
-    "DataQualityWarning",
     "Dataset",
     "LoadReport",
     "Mapping",

@@ -16,7 +16,3 @@ class DataContractError(ValueError):
     def __init__(self, message: str, *, report: Any = None):
         super().__init__(message)
         self.report = report
-
-
-class DataQualityWarning(UserWarning):
-    """The input loaded, but something in it deserves a look (named in the message)."""
