@@ -30,7 +30,9 @@ sample: $(SAMPLE)/.generated ## Generate the built-in sample dataset into data/s
 report: $(SAMPLE)/.generated ## Install, generate the sample and run the full analysis into reports/
 	$(BIN)/cxlab run --data $(SAMPLE) --out reports/$(RUN)
 
-test: $(VENV)/.installed ## Install and run the whole test suite
+test: $(VENV)/.installed ## Install, lint and run the whole test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest
 
 lab: $(SAMPLE)/.generated ## Open JupyterLab with a registered 'cxlab' kernel

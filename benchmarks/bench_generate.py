@@ -35,8 +35,14 @@ def _step(name: str, customers: int, out: Path) -> dict:
         data.write(out, file_format="parquet")
         events = data.dataset.interactions.height
     elif name == "floor":
-        events = (pl.scan_parquet(out / "interactions.parquet").group_by("customer_id").len()
-                  .select(pl.col("len").sum()).collect().item())
+        events = (
+            pl.scan_parquet(out / "interactions.parquet")
+            .group_by("customer_id")
+            .len()
+            .select(pl.col("len").sum())
+            .collect()
+            .item()
+        )
     else:  # load
         from cxlab import load_dataset
 
@@ -47,7 +53,9 @@ def _step(name: str, customers: int, out: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=Path("/tmp/cxlab-bench"))
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -57,16 +65,33 @@ def main() -> None:
         return
     results = {}
     for step in ("generate", "write", "floor", "load"):
-        proc = subprocess.run([sys.executable, __file__, "--step", step, "--customers", str(args.customers),
-                               "--out", str(args.out)], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--step",
+                step,
+                "--customers",
+                str(args.customers),
+                "--out",
+                str(args.out),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results[step] = r
-        print(f"{step:<9} {r['seconds']:>7.2f} s  peak {r['peak_mb']:>6,} MB  "
-              f"{r['events'] / max(r['seconds'], 1e-9) / 1e6:>6.2f} M events/s  ({r['events']:,} events)")
+        print(
+            f"{step:<9} {r['seconds']:>7.2f} s  peak {r['peak_mb']:>6,} MB  "
+            f"{r['events'] / max(r['seconds'], 1e-9) / 1e6:>6.2f} M events/s  ({r['events']:,} events)"
+        )
     print(f"\n{args.customers:,} customers, {results['generate']['events']:,} events")
     print(f"generate: {results['generate']['seconds']:.1f} s (target < 60 s)")
-    print(f"load + validate vs. floor (scan + count per customer): "
-          f"{results['load']['seconds'] / results['floor']['seconds']:.1f}x")
+    print(
+        f"load + validate vs. floor (scan + count per customer): "
+        f"{results['load']['seconds'] / results['floor']['seconds']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -56,11 +56,15 @@ def main() -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--mapping", type=click.Path(path_type=Path), help="Column-mapping YAML file.")
 @click.option("--observation-end", help="End of observation (ISO date); default: latest timestamp.")
-@click.option("--rejected", type=click.Path(path_type=Path),
-              help="Write rejected rows (with a reason column) into this folder.")
+@click.option(
+    "--rejected",
+    type=click.Path(path_type=Path),
+    help="Write rejected rows (with a reason column) into this folder.",
+)
 @_user_errors
-def validate(directory: Path, mapping: Path | None, observation_end: str | None,
-             rejected: Path | None) -> None:
+def validate(
+    directory: Path, mapping: Path | None, observation_end: str | None, rejected: Path | None
+) -> None:
     """Check DIRECTORY against the data contract and print a data-quality summary.
 
     Exits 2 when the data cannot be analysed (missing table or column, too many bad rows).
@@ -90,12 +94,19 @@ def contract() -> None:
 
 
 @main.command()
-@click.option("--customers", "n_customers", type=click.IntRange(min=1), default=20_000,
-              show_default=True, help="Number of customers (about ten events each).")
+@click.option(
+    "--customers",
+    "n_customers",
+    type=click.IntRange(min=1),
+    default=20_000,
+    show_default=True,
+    help="Number of customers (about ten events each).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write.")
-@click.option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv",
-              show_default=True)
+@click.option(
+    "--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+)
 def generate(n_customers: int, seed: int, out: Path, file_format: str) -> None:
     """Write a synthetic dataset with planted truth (in OUT/truth) for trying cxlab out."""
     from cxlab.synthetic import make_journeys
@@ -105,8 +116,10 @@ def generate(n_customers: int, seed: int, out: Path, file_format: str) -> None:
     data = make_journeys(n_customers, random_state=seed)
     data.write(out, file_format=file_format)
     tables = data.dataset
-    click.echo(f"Wrote {out}: {tables.customers.height:,} customers, "
-               f"{tables.interactions.height:,} interactions, {tables.surveys.height:,} survey answers.")
+    click.echo(
+        f"Wrote {out}: {tables.customers.height:,} customers, "
+        f"{tables.interactions.height:,} interactions, {tables.surveys.height:,} survey answers."
+    )
 
 
 def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
@@ -124,14 +137,29 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run folder to create.")
 @click.option("--mapping", type=click.Path(path_type=Path), help="Column-mapping YAML file.")
 @click.option("--config", type=click.Path(path_type=Path), help="YAML file of run parameters.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A run parameter; repeat as needed; overrides --config.")
-@click.option("--notebooks", type=click.Path(path_type=Path), help="Notebook folder (default: the checkout's).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A run parameter; repeat as needed; overrides --config.",
+)
+@click.option(
+    "--notebooks", type=click.Path(path_type=Path), help="Notebook folder (default: the checkout's)."
+)
 @click.option("--kernel", default="python3", show_default=True, help="Jupyter kernel to execute with.")
 @click.option("--timeout", type=click.IntRange(min=1), help="Seconds a notebook cell may take.")
 @_user_errors
-def run(data: Path, out: Path, mapping: Path | None, config: Path | None, params: tuple[str, ...],
-        notebooks: Path | None, kernel: str, timeout: int | None) -> None:
+def run(
+    data: Path,
+    out: Path,
+    mapping: Path | None,
+    config: Path | None,
+    params: tuple[str, ...],
+    notebooks: Path | None,
+    kernel: str,
+    timeout: int | None,
+) -> None:
     """Validate the data and execute the analysis notebooks into a run folder.
 
     Exit status: 0 succeeded, 2 bad input or parameters (nothing analysed), 1 an analysis
@@ -141,8 +169,15 @@ def run(data: Path, out: Path, mapping: Path | None, config: Path | None, params
 
     _show_progress()
     parameters = {**(read_config(config) if config else {}), **_parse_params(params)}
-    result = run_analysis(data, out, mapping=mapping, parameters=parameters,
-                          notebooks_dir=notebooks, kernel_name=kernel, timeout=timeout)
+    result = run_analysis(
+        data,
+        out,
+        mapping=mapping,
+        parameters=parameters,
+        notebooks_dir=notebooks,
+        kernel_name=kernel,
+        timeout=timeout,
+    )
     if result.exit_code == 0:
         click.echo(f"Run succeeded: {result.run_dir}")
     else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,110 +24,13 @@ from typing import Any
 import polars as pl
 
 from cxlab import validation
+from cxlab.dataset import SAVED_MARKER, Dataset, LoadReport, TableReport
 from cxlab.exceptions import DataContractError
 from cxlab.mapping import Mapping, read_mapping
 from cxlab.schema import TABLES
 from cxlab.validation import ROW
 
 logger = logging.getLogger(__name__)
-
-SAVED_MARKER = "dataset.json"
-
-
-@dataclass
-class TableReport:
-    """How one table was read: where from, and how many rows were loaded or rejected."""
-
-    table: str
-    source: str | None
-    sha256: str | None
-    rows_read: int
-    rejected: pl.DataFrame
-    derived: str | None = None
-
-    @property
-    def rows_rejected(self) -> int:
-        return self.rejected.height
-
-    @property
-    def rows_loaded(self) -> int:
-        return self.rows_read - self.rows_rejected
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "source": self.source, "sha256": self.sha256,
-                "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
-                "rows_rejected": self.rows_rejected, "derived": self.derived}
-
-
-@dataclass
-class LoadReport:
-    """What :func:`load_dataset` did: per-table counts, rejected rows, warnings, derivations."""
-
-    tables: dict[str, TableReport]
-    observation_end: datetime
-    warnings: list[str] = field(default_factory=list)
-
-    def summary(self) -> pl.DataFrame:
-        """One row per table: source, rows read, loaded and rejected."""
-        rows = [t.to_dict() for t in self.tables.values()]
-        return pl.DataFrame(rows).drop("sha256")
-
-    def rejected_reasons(self) -> pl.DataFrame:
-        """Rejected rows counted by table and reason (a row may have several reasons)."""
-        frames = [
-            t.rejected.select(pl.lit(name).alias("table"), pl.col("reason").str.split("; "))
-            .explode("reason")
-            for name, t in self.tables.items() if t.rows_rejected
-        ]
-        if not frames:
-            return pl.DataFrame(schema={"table": pl.String, "reason": pl.String, "n_rows": pl.UInt32})
-        return (pl.concat(frames).group_by("table", "reason").len("n_rows")
-                .sort(["table", "n_rows"], descending=[False, True]))
-
-    def write_rejected(self, directory: str | Path) -> list[Path]:
-        """Write ``<directory>/<table>.csv`` for every table with rejected rows."""
-        written = []
-        for name, t in self.tables.items():
-            if t.rows_rejected:
-                Path(directory).mkdir(parents=True, exist_ok=True)
-                path = Path(directory) / f"{name}.csv"
-                t.rejected.write_csv(path)
-                written.append(path)
-        return written
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"observation_end": self.observation_end.isoformat(),
-                "tables": {n: t.to_dict() for n, t in self.tables.items()},
-                "warnings": list(self.warnings)}
-
-
-@dataclass
-class Dataset:
-    """A validated dataset: polars frames for the contract's tables and the load report.
-
-    ``touchpoints`` is the catalog in force (the built-in one overlaid with the dataset's
-    own); ``interactions`` carry ``channel``, ``stage`` and ``kind`` filled from it.
-    """
-
-    customers: pl.DataFrame
-    interactions: pl.DataFrame
-    surveys: pl.DataFrame
-    touchpoints: pl.DataFrame
-    report: LoadReport
-
-    @property
-    def observation_end(self) -> datetime:
-        return self.report.observation_end
-
-    def save(self, directory: str | Path) -> Path:
-        """Write the validated tables as Parquet; :func:`load_dataset` reads them back as they are."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in TABLES:
-            getattr(self, name).write_parquet(directory / f"{name}.parquet")
-        self.report.write_rejected(directory / "rejected")
-        (directory / SAVED_MARKER).write_text(json.dumps(self.report.to_dict(), indent=2))
-        return directory
 
 
 def load_dataset(
@@ -233,8 +136,11 @@ def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None
     renamed = _rename(original, file, name, spec.columns, mapping)
     missing = [c for c in TABLES[name].required_columns if c not in renamed.columns]
     if missing:
-        hint = f" The mapping renames {spec.columns}." if spec.columns else (
-            " If the export names it differently, map it in a mapping file (--mapping).")
+        hint = (
+            f" The mapping renames {spec.columns}."
+            if spec.columns
+            else (" If the export names it differently, map it in a mapping file (--mapping).")
+        )
         raise DataContractError(
             f"{file}: required column {', '.join(repr(c) for c in missing)} of the {name} table "
             f"is missing. Columns found: {', '.join(original.columns[1:])}.{hint}"
@@ -254,11 +160,16 @@ def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> P
     if found:
         return found[0]
     if name == "interactions" or (name == "customers" and not mapping.table(name).derive):
-        derive = (" or set 'tables: customers: derive: true' in a mapping file to derive customers "
-                  "from interactions") if name == "customers" else ""
+        derive = (
+            (
+                " or set 'tables: customers: derive: true' in a mapping file to derive customers "
+                "from interactions"
+            )
+            if name == "customers"
+            else ""
+        )
         raise DataContractError(
-            f"{directory}: the {name} table is missing; expected {name}.csv or {name}.parquet"
-            f"{derive}."
+            f"{directory}: the {name} table is missing; expected {name}.csv or {name}.parquet{derive}."
         )
     return None
 
@@ -271,8 +182,7 @@ def _read_file(path: Path) -> pl.DataFrame:
             head = f.readline().decode("utf-8-sig", errors="replace")
         if not head.strip():
             raise DataContractError(f"{path} is empty: expected a header row with column names.")
-        frame = pl.read_csv(path, infer_schema=False, separator=_sniff_separator(head),
-                            encoding="utf8-lossy")
+        frame = pl.read_csv(path, infer_schema=False, separator=_sniff_separator(head), encoding="utf8-lossy")
     except DataContractError:
         raise
     except Exception as exc:  # polars/arrow raise many types for malformed files
@@ -291,8 +201,9 @@ def _sniff_separator(header: str) -> str:
     return ","
 
 
-def _rename(frame: pl.DataFrame, file: Path, name: str, columns: dict[str, str],
-            mapping: Mapping) -> pl.DataFrame:
+def _rename(
+    frame: pl.DataFrame, file: Path, name: str, columns: dict[str, str], mapping: Mapping
+) -> pl.DataFrame:
     absent = {k: v for k, v in columns.items() if v not in frame.columns}
     if absent:
         contract, export = next(iter(absent.items()))
@@ -343,9 +254,11 @@ def _read_saved(path: Path, *, mapping: Any, observation_end: datetime | None) -
     tables = {}
     for name, t in meta["tables"].items():
         rejected_file = path / "rejected" / f"{name}.csv"
-        rejected = (pl.read_csv(rejected_file, infer_schema=False) if rejected_file.is_file()
-                    else pl.DataFrame(schema={ROW: pl.UInt32, "reason": pl.String}))
-        tables[name] = TableReport(name, t["source"], t["sha256"], t["rows_read"], rejected,
-                                   t["derived"])
+        rejected = (
+            pl.read_csv(rejected_file, infer_schema=False)
+            if rejected_file.is_file()
+            else pl.DataFrame(schema={ROW: pl.UInt32, "reason": pl.String})
+        )
+        tables[name] = TableReport(name, t["source"], t["sha256"], t["rows_read"], rejected, t["derived"])
     report = LoadReport(tables, saved_end, meta["warnings"])
     return Dataset(**frames, report=report)

@@ -60,24 +60,38 @@ class Mapping:
         for name, spec in _section(raw, "tables", source).items():
             if name not in TABLES:
                 raise DataContractError(
-                    f"{source}: unknown table '{name}' under 'tables'; "
-                    f"expected one of {', '.join(TABLES)}."
+                    f"{source}: unknown table '{name}' under 'tables'; expected one of {', '.join(TABLES)}."
                 )
             tables[name] = _table_mapping(name, spec or {}, source)
         churn = _section(raw, "churn", source)
         _no_unknown_keys(churn, {"inactivity_days"}, source, "'churn'")
         inactivity = churn.get("inactivity_days")
         if inactivity is not None:
-            _expect(_is_int(inactivity) and inactivity > 0, source, "churn.inactivity_days",
-                    "a whole number of days > 0", inactivity)
+            _expect(
+                _is_int(inactivity) and inactivity > 0,
+                source,
+                "churn.inactivity_days",
+                "a whole number of days > 0",
+                inactivity,
+            )
         validation = _section(raw, "validation", source)
         _no_unknown_keys(validation, _VALIDATION_KEYS, source, "'validation'")
         pre = validation.get("pre_purchase_days", PRE_PURCHASE_DAYS)
-        _expect(_is_int(pre) and pre >= 0, source, "validation.pre_purchase_days",
-                "a whole number of days >= 0", pre)
+        _expect(
+            _is_int(pre) and pre >= 0,
+            source,
+            "validation.pre_purchase_days",
+            "a whole number of days >= 0",
+            pre,
+        )
         share = validation.get("max_rejected_share", MAX_REJECTED_SHARE)
-        _expect(isinstance(share, int | float) and 0 <= share <= 1, source,
-                "validation.max_rejected_share", "a number between 0 and 1", share)
+        _expect(
+            isinstance(share, int | float) and 0 <= share <= 1,
+            source,
+            "validation.max_rejected_share",
+            "a number between 0 and 1",
+            share,
+        )
         return cls(
             tables=tables,
             touchpoints=_string_dict(_section(raw, "touchpoints", source), source, "touchpoints"),
@@ -127,8 +141,13 @@ def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
         _expect(isinstance(file, str) and file, source, f"{where}.file", "a file name", file)
     signup = spec.get("signup_touchpoint")
     if signup is not None:
-        _expect(isinstance(signup, str) and signup, source, f"{where}.signup_touchpoint",
-                "a touchpoint name", signup)
+        _expect(
+            isinstance(signup, str) and signup,
+            source,
+            f"{where}.signup_touchpoint",
+            "a touchpoint name",
+            signup,
+        )
     columns = _string_dict(_section(spec, "columns", source, f"{where}."), source, f"{where}.columns")
     return TableMapping(file=file, columns=columns, derive=derive, signup_touchpoint=signup)
 
@@ -137,8 +156,12 @@ def _scales(raw: Any, source: str) -> dict[str, tuple[float, float]]:
     _expect(isinstance(raw, dict), source, "scales", "metric: [min, max] entries", raw)
     scales = {}
     for metric, bounds in raw.items():
-        ok = (isinstance(bounds, list) and len(bounds) == 2
-              and all(isinstance(b, int | float) for b in bounds) and bounds[0] < bounds[1])
+        ok = (
+            isinstance(bounds, list)
+            and len(bounds) == 2
+            and all(isinstance(b, int | float) for b in bounds)
+            and bounds[0] < bounds[1]
+        )
         _expect(ok, source, f"scales.{metric}", "[min, max] with min < max", bounds)
         scales[str(metric).strip().lower()] = (float(bounds[0]), float(bounds[1]))
     return scales
@@ -147,8 +170,7 @@ def _scales(raw: Any, source: str) -> dict[str, tuple[float, float]]:
 def _string_dict(raw: Any, source: str, where: str) -> dict[str, str]:
     _expect(isinstance(raw, dict), source, where, "name: name entries", raw)
     for key, value in raw.items():
-        _expect(isinstance(value, str | int) and str(value) != "", source, f"{where}.{key}",
-                "a name", value)
+        _expect(isinstance(value, str | int) and str(value) != "", source, f"{where}.{key}", "a name", value)
     return {str(k): str(v) for k, v in raw.items()}
 
 

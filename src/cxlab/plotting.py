@@ -18,8 +18,12 @@ STAGE_COLORS = dict(zip((*STAGES, UNKNOWN), sns.color_palette("colorblind", 5), 
 
 def use_style() -> None:
     """Readable defaults for report plots (larger fonts, light grid)."""
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind",
-                  rc={"figure.figsize": (9, 4.5), "figure.dpi": 100, "axes.titleweight": "bold"})
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette="colorblind",
+        rc={"figure.figsize": (9, 4.5), "figure.dpi": 100, "axes.titleweight": "bold"},
+    )
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4.5)) -> Axes:
@@ -29,11 +33,17 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4.5)) -> Axes:
 def plot_events_by_month(events_by_month: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Stacked monthly event volumes by journey stage (from :func:`cxlab.quality.events_by_month`)."""
     ax = _axes(ax)
-    wide = (events_by_month.to_pandas().pivot_table(index="month", columns="stage", values="n_events",
-                                                    aggfunc="sum", fill_value=0))
+    wide = events_by_month.to_pandas().pivot_table(
+        index="month", columns="stage", values="n_events", aggfunc="sum", fill_value=0
+    )
     stages = [s for s in STAGE_COLORS if s in wide.columns]
-    ax.stackplot(wide.index, *(wide[s] for s in stages), labels=stages,
-                 colors=[STAGE_COLORS[s] for s in stages], alpha=0.85)
+    ax.stackplot(
+        wide.index,
+        *(wide[s] for s in stages),
+        labels=stages,
+        colors=[STAGE_COLORS[s] for s in stages],
+        alpha=0.85,
+    )
     ax.set(title="Touchpoint events per month, by journey stage", xlabel="", ylabel="events")
     ax.legend(loc="upper left", frameon=False, fontsize="small")
     return ax
@@ -44,8 +54,16 @@ def plot_touchpoint_mix(mix: pl.DataFrame, *, top: int = 20, ax: Axes | None = N
     data = mix.sort("n_events", descending=True).head(top).to_pandas()
     ax = _axes(ax, (9, max(3.0, 0.3 * len(data) + 1)))
     stages = [s for s in STAGE_COLORS if s in set(data["stage"])]
-    sns.barplot(data=data, y="touchpoint", x="n_events", hue="stage", hue_order=stages,
-                palette=STAGE_COLORS, dodge=False, ax=ax)
+    sns.barplot(
+        data=data,
+        y="touchpoint",
+        x="n_events",
+        hue="stage",
+        hue_order=stages,
+        palette=STAGE_COLORS,
+        dodge=False,
+        ax=ax,
+    )
     ax.set(title=f"Top {len(data)} touchpoints by events", xlabel="events", ylabel="")
     ax.legend(title="stage", frameon=False, fontsize="small")
     return ax

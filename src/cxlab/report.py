@@ -39,8 +39,18 @@ RUNNER_PARAMETERS = {"data_dir", "mapping_file", "run_dir"}
 LOAD_PARAMETERS = {"observation_end": str, "max_rejected_share": float}
 """Used by the runner to load the data, and passed on to notebooks that declare them."""
 
-_LIBRARIES = ("polars", "pandas", "pyarrow", "numpy", "scikit-learn", "lifelines", "matplotlib",
-              "seaborn", "papermill", "nbconvert")
+_LIBRARIES = (
+    "polars",
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "scikit-learn",
+    "lifelines",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+)
 
 
 def default_notebooks_dir() -> Path:
@@ -94,8 +104,9 @@ def notebook_parameters(notebooks: list[Path]) -> dict[str, dict[str, dict[str, 
     return {nb.name: pm.inspect_notebook(str(nb)) for nb in notebooks}
 
 
-def resolve_parameters(given: dict[str, Any], declared: dict[str, dict[str, dict[str, Any]]]
-                       ) -> dict[str, Any]:
+def resolve_parameters(
+    given: dict[str, Any], declared: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, Any]:
     """Check names against the notebooks' parameters and convert values to declared types.
 
     Raises
@@ -110,8 +121,9 @@ def resolve_parameters(given: dict[str, Any], declared: dict[str, dict[str, dict
     resolved = {}
     for name, value in given.items():
         if name in RUNNER_PARAMETERS:
-            raise DataContractError(f"The '{name}' parameter is set by cxlab run itself; use "
-                                    "--data, --mapping or --out instead.")
+            raise DataContractError(
+                f"The '{name}' parameter is set by cxlab run itself; use --data, --mapping or --out instead."
+            )
         if name not in types:
             known = ", ".join(sorted(set(types) - RUNNER_PARAMETERS))
             raise DataContractError(f"Unknown parameter '{name}'. The notebooks take: {known}.")
@@ -142,8 +154,9 @@ def _convert(name: str, value: Any, kind: type) -> Any:
         except (TypeError, ValueError):
             pass
     article = "an" if kind is int else "a"
-    raise DataContractError(f"The '{name}' parameter must be {article} {kind.__name__}. "
-                            f"Got {value!r} instead.")
+    raise DataContractError(
+        f"The '{name}' parameter must be {article} {kind.__name__}. Got {value!r} instead."
+    )
 
 
 def run_analysis(
@@ -163,11 +176,12 @@ def run_analysis(
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        raise DataContractError(f"Run directory {out} already exists and is not empty; "
-                                "choose a new --out.")
+        raise DataContractError(f"Run directory {out} already exists and is not empty; choose a new --out.")
     notebooks = list_notebooks(notebooks_dir or default_notebooks_dir())
     if not notebooks:
-        raise DataContractError(f"No notebooks (NN_name.ipynb) in {notebooks_dir or default_notebooks_dir()}.")
+        raise DataContractError(
+            f"No notebooks (NN_name.ipynb) in {notebooks_dir or default_notebooks_dir()}."
+        )
     params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -188,8 +202,12 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
     runs = [NotebookRun(nb.name) for nb in notebooks]
     logger.info("Validating %s", data)
     try:
-        dataset = load_dataset(data, mapping=mapping, observation_end=params.get("observation_end"),
-                               max_rejected_share=params.get("max_rejected_share"))
+        dataset = load_dataset(
+            data,
+            mapping=mapping,
+            observation_end=params.get("observation_end"),
+            max_rejected_share=params.get("max_rejected_share"),
+        )
     except DataContractError as exc:
         if exc.report is not None:
             exc.report.write_rejected(tmp / "rejected")
@@ -222,20 +240,32 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
 
 
 def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
-    return {**params, "data_dir": "dataset", "mapping_file": "", "run_dir": ".",
-            "observation_end": dataset.observation_end.isoformat()}
+    return {
+        **params,
+        "data_dir": "dataset",
+        "mapping_file": "",
+        "run_dir": ".",
+        "observation_end": dataset.observation_end.isoformat(),
+    }
 
 
-def _execute(nb: Path, tmp: Path, values: dict[str, Any], run: NotebookRun, kernel_name: str,
-             timeout: int | None) -> None:
+def _execute(
+    nb: Path, tmp: Path, values: dict[str, Any], run: NotebookRun, kernel_name: str, timeout: int | None
+) -> None:
     declared = pm.inspect_notebook(str(nb))
     target = tmp / "notebooks" / nb.name
     target.parent.mkdir(exist_ok=True)
     start = time.perf_counter()
     try:
-        pm.execute_notebook(str(nb), str(target), cwd=str(tmp), kernel_name=kernel_name,
-                            parameters={k: v for k, v in values.items() if k in declared},
-                            progress_bar=False, execution_timeout=timeout)
+        pm.execute_notebook(
+            str(nb),
+            str(target),
+            cwd=str(tmp),
+            kernel_name=kernel_name,
+            parameters={k: v for k, v in values.items() if k in declared},
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
         run.status = "succeeded"
     except pm.PapermillExecutionError as exc:
         run.status, run.failed_cell = "failed", exc.exec_count
@@ -252,8 +282,9 @@ def _export_html(notebook: Path, target: Path, *, hide_code: bool) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=hide_code, exclude_input_prompt=hide_code,
-                            exclude_output_prompt=hide_code)
+    exporter = HTMLExporter(
+        exclude_input=hide_code, exclude_input_prompt=hide_code, exclude_output_prompt=hide_code
+    )
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     target.parent.mkdir(exist_ok=True)
     target.write_text(body, encoding="utf-8")
@@ -273,8 +304,11 @@ def _new_manifest(data, mapping, params, notebooks) -> dict[str, Any]:
         "data": str(data),
         "mapping": str(mapping) if mapping else None,
         "parameters": params,
-        "versions": {"cxlab": __version__, "python": platform.python_version(),
-                     **{lib: _version(lib) for lib in _LIBRARIES}},
+        "versions": {
+            "cxlab": __version__,
+            "python": platform.python_version(),
+            **{lib: _version(lib) for lib in _LIBRARIES},
+        },
         "inputs": [],
         "notebooks": [vars(NotebookRun(nb.name)) for nb in notebooks],
         "error": None,

@@ -122,8 +122,10 @@ def contract_markdown() -> str:
     """Render the input tables of the contract as Markdown, for the docs."""
     parts = []
     for table in TABLES.values():
-        parts.append(f"### {table.name}\n\nOne row is {table.row}. "
-                     f"{'Required' if table.required else 'Optional'} table.\n")
+        parts.append(
+            f"### {table.name}\n\nOne row is {table.row}. "
+            f"{'Required' if table.required else 'Optional'} table.\n"
+        )
         parts.append("| column | type | required | rule |\n|---|---|---|---|")
         for c in table.columns:
             parts.append(f"| `{c.name}` | {c.dtype} | {'yes' if c.required else 'no'} | {c.rule} |")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -89,15 +89,31 @@ _BASELINE_HAZARD = 0.0015  # per day after the window: about 40% churn in a year
 _EARLY_CHURN = 0.04  # share churning inside the window, independent of everything
 
 # Relationship survey: planted weights of per-touchpoint CSAT on NPS; ratings share a halo.
-DRIVER_WEIGHTS = {"delivery": 1.0, "support_team": 0.7, "billing": 0.45, "website": 0.25,
-                  "checkout_payment": 0.1, "mobile_app": 0.0}
+DRIVER_WEIGHTS = {
+    "delivery": 1.0,
+    "support_team": 0.7,
+    "billing": 0.45,
+    "website": 0.25,
+    "checkout_payment": 0.1,
+    "mobile_app": 0.0,
+}
 _RESPONSE_RATE = (0.30, 0.40, 0.25, 0.20)
 _HALO_SD, _RATING_NOISE_SD, _MISSING_RATING = 0.8, 0.8, 0.15
 _COMMENTS = {
-    "low": ["delivery was late again", "support never called back", "confusing bill",
-            "website kept crashing", "slow delivery and no updates"],
-    "high": ["great service", "fast delivery", "friendly support team", "easy to use app",
-             "great value and fast delivery"],
+    "low": [
+        "delivery was late again",
+        "support never called back",
+        "confusing bill",
+        "website kept crashing",
+        "slow delivery and no updates",
+    ],
+    "high": [
+        "great service",
+        "fast delivery",
+        "friendly support team",
+        "easy to use app",
+        "great value and fast delivery",
+    ],
 }
 
 
@@ -189,8 +205,9 @@ def make_journeys(
     SyntheticData
     """
     if not isinstance(n_customers, int) or n_customers < 1:
-        raise ValueError(f"The 'n_customers' parameter of make_journeys must be an int >= 1. "
-                         f"Got {n_customers!r} instead.")
+        raise ValueError(
+            f"The 'n_customers' parameter of make_journeys must be an int >= 1. Got {n_customers!r} instead."
+        )
     rng = np.random.default_rng(random_state)
     t0 = datetime.fromisoformat(start)
     t_end = (datetime.fromisoformat(end) - t0).total_seconds() / 86400
@@ -207,7 +224,8 @@ def make_journeys(
         archetypes=customers.select(
             "customer_id",
             pl.Series("archetype", people["archetype"]),
-            pl.Series("archetype_label", np.take(np.array(ARCHETYPES), people["archetype"]))),
+            pl.Series("archetype_label", np.take(np.array(ARCHETYPES), people["archetype"])),
+        ),
         exposure_log_hr={tp: beta for tp, (_, beta) in EXPOSURES.items()},
         segment_log_hr=dict(SEGMENT_LOG_HR),
         driver_weights=dict(DRIVER_WEIGHTS),
@@ -223,13 +241,23 @@ def _draw_customers(n: int, rng: np.random.Generator, t_end: float, window: int)
     business = rng.random(n) < np.take(_BUSINESS_SHARE, archetype)
     signup = rng.uniform(60, t_end - 30, size=n)  # days since start; room for pre-purchase events
     exposed = {tp: rng.random(n) < np.take(p, archetype) for tp, (p, _) in EXPOSURES.items()}
-    log_hr = (np.take(ARCHETYPE_LOG_HR, archetype) + business * SEGMENT_LOG_HR["business"]
-              + sum(beta * exposed[tp] for tp, (_, beta) in EXPOSURES.items()))
+    log_hr = (
+        np.take(ARCHETYPE_LOG_HR, archetype)
+        + business * SEGMENT_LOG_HR["business"]
+        + sum(beta * exposed[tp] for tp, (_, beta) in EXPOSURES.items())
+    )
     after_window = rng.exponential(1 / (_BASELINE_HAZARD * np.exp(log_hr)))
     early = rng.random(n) < _EARLY_CHURN
     churn = signup + np.where(early, rng.uniform(0, window, n), window + after_window)
-    return {"archetype": archetype, "business": business, "signup": signup, "churn": churn,
-            "region": rng.choice(4, size=n), "exposed": exposed, "n": n}
+    return {
+        "archetype": archetype,
+        "business": business,
+        "signup": signup,
+        "churn": churn,
+        "region": rng.choice(4, size=n),
+        "exposed": exposed,
+        "n": n,
+    }
 
 
 def _touchpoint_probabilities(phase: str, names: list[str], stages: dict[str, str]) -> np.ndarray:
@@ -263,8 +291,11 @@ def _draw_events(people: dict, rng: np.random.Generator, t_end: float, window: i
     parts = []
 
     def add(cust, day, phase_or_tp, value=None):
-        tp = (np.full(cust.size, names.index(phase_or_tp)) if phase_or_tp in names else
-              _sample_touchpoints(a[cust], _touchpoint_probabilities(phase_or_tp, names, stages), rng))
+        tp = (
+            np.full(cust.size, names.index(phase_or_tp))
+            if phase_or_tp in names
+            else _sample_touchpoints(a[cust], _touchpoint_probabilities(phase_or_tp, names, stages), rng)
+        )
         parts.append((cust, day, tp, np.full(cust.size, np.nan) if value is None else value))
 
     aware_mean, consider_mean = np.array(_PRE_EVENTS).T
@@ -285,8 +316,7 @@ def _draw_events(people: dict, rng: np.random.Generator, t_end: float, window: i
     return {"customer": cust, "day": day, "touchpoint": tp, "value": value, "names": names}
 
 
-def _draw_surveys(people: dict, events: dict, rng: np.random.Generator, t_end: float,
-                  window: int) -> dict:
+def _draw_surveys(people: dict, events: dict, rng: np.random.Generator, t_end: float, window: int) -> dict:
     """Relationship NPS with per-touchpoint CSAT (one response_id), and CSAT after support."""
     a, signup = people["archetype"], people["signup"]
     active_end = np.minimum(people["churn"], t_end)
@@ -308,10 +338,17 @@ def _draw_surveys(people: dict, events: dict, rng: np.random.Generator, t_end: f
     asked = support & (rng.random(events["day"].size) < 0.3) & (events["day"] + 1 < t_end)
     t_cust, t_day, t_tp = events["customer"][asked], events["day"][asked] + 1, events["touchpoint"][asked]
     t_score = np.clip(np.round(3.8 - 0.5 * (a[t_cust] == 2) + rng.normal(0, 1, t_cust.size)), 1, 5)
-    return {"customer": cust, "day": day, "nps": nps, "ratings": ratings, "missing": missing,
-            "comment_rng": rng.integers(0, len(_COMMENTS["low"]), cust.size),
-            "has_comment": rng.random(cust.size) < 0.4,
-            "transactional": (t_cust, t_day, t_tp, t_score), "names": names}
+    return {
+        "customer": cust,
+        "day": day,
+        "nps": nps,
+        "ratings": ratings,
+        "missing": missing,
+        "comment_rng": rng.integers(0, len(_COMMENTS["low"]), cust.size),
+        "has_comment": rng.random(cust.size) < 0.4,
+        "transactional": (t_cust, t_day, t_tp, t_score),
+        "names": names,
+    }
 
 
 def _as_time(day: pl.Expr, t0: datetime) -> pl.Expr:
@@ -324,26 +361,28 @@ def _ids(prefix: str, index: pl.Expr) -> pl.Expr:
 
 
 def _customers_frame(people: dict, t0: datetime, t_end: float) -> pl.DataFrame:
-    frame = pl.DataFrame({
-        "c": np.arange(people["n"]),
-        "signup_day": people["signup"],
-        "churn_day": people["churn"],
-        "segment": np.where(people["business"], "business", "consumer"),
-        "region": np.take(np.array(["north", "south", "east", "west"]), people["region"]),
-    })
+    frame = pl.DataFrame(
+        {
+            "c": np.arange(people["n"]),
+            "signup_day": people["signup"],
+            "churn_day": people["churn"],
+            "segment": np.where(people["business"], "business", "consumer"),
+            "region": np.take(np.array(["north", "south", "east", "west"]), people["region"]),
+        }
+    )
     return frame.select(
         _ids("C", pl.col("c")).alias("customer_id"),
         _as_time(pl.col("signup_day"), t0).alias("signup_at"),
-        pl.when(pl.col("churn_day") <= t_end).then(_as_time(pl.col("churn_day"), t0))
-        .alias("churned_at"),
+        pl.when(pl.col("churn_day") <= t_end).then(_as_time(pl.col("churn_day"), t0)).alias("churned_at"),
         "segment",
         "region",
     )
 
 
 def _events_frame(events: dict, t0: datetime) -> pl.DataFrame:
-    frame = pl.DataFrame({"c": events["customer"], "day": events["day"], "tp": events["touchpoint"],
-                          "value": events["value"]})
+    frame = pl.DataFrame(
+        {"c": events["customer"], "day": events["day"], "tp": events["touchpoint"], "value": events["value"]}
+    )
     names = pl.Series(events["names"])
     return frame.sort("c", "day").select(
         _ids("C", pl.col("c")).alias("customer_id"),
@@ -363,24 +402,60 @@ def _comments(nps: np.ndarray, pick: np.ndarray, has: np.ndarray) -> np.ndarray:
 def _surveys_frame(s: dict, t0: datetime) -> pl.DataFrame:
     cust = s["customer"]
     response = np.arange(cust.size)
-    parts = [pl.DataFrame({"c": cust, "day": s["day"], "r": response, "metric": "nps",
-                           "score": s["nps"], "touchpoint": None,
-                           "comment": _comments(s["nps"], s["comment_rng"], s["has_comment"])},
-                          schema_overrides={"touchpoint": pl.String, "comment": pl.String})]
+    parts = [
+        pl.DataFrame(
+            {
+                "c": cust,
+                "day": s["day"],
+                "r": response,
+                "metric": "nps",
+                "score": s["nps"],
+                "touchpoint": None,
+                "comment": _comments(s["nps"], s["comment_rng"], s["has_comment"]),
+            },
+            schema_overrides={"touchpoint": pl.String, "comment": pl.String},
+        )
+    ]
     for tp, rating in s["ratings"].items():
         keep = ~s["missing"][tp]
-        parts.append(pl.DataFrame({"c": cust[keep], "day": s["day"][keep], "r": response[keep],
-                                   "metric": "csat", "score": rating[keep], "touchpoint": tp}))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "c": cust[keep],
+                    "day": s["day"][keep],
+                    "r": response[keep],
+                    "metric": "csat",
+                    "score": rating[keep],
+                    "touchpoint": tp,
+                }
+            )
+        )
     t_cust, t_day, t_tp, t_score = s["transactional"]
-    parts.append(pl.DataFrame({"c": t_cust, "day": t_day, "r": np.arange(t_cust.size), "kind": "T",
-                               "metric": "csat", "score": t_score,
-                               "touchpoint": np.take(np.array(s["names"], dtype=object), t_tp).tolist()},
-                              schema_overrides={"touchpoint": pl.String}))
-    frame = (pl.concat(parts, how="diagonal_relaxed").with_columns(pl.col("kind").fill_null("R"))
-             .sort("c", "day", "kind", "r"))
+    parts.append(
+        pl.DataFrame(
+            {
+                "c": t_cust,
+                "day": t_day,
+                "r": np.arange(t_cust.size),
+                "kind": "T",
+                "metric": "csat",
+                "score": t_score,
+                "touchpoint": np.take(np.array(s["names"], dtype=object), t_tp).tolist(),
+            },
+            schema_overrides={"touchpoint": pl.String},
+        )
+    )
+    frame = (
+        pl.concat(parts, how="diagonal_relaxed")
+        .with_columns(pl.col("kind").fill_null("R"))
+        .sort("c", "day", "kind", "r")
+    )
     return frame.select(
         _ids("C", pl.col("c")).alias("customer_id"),
         _as_time(pl.col("day"), t0).alias("responded_at"),
         pl.concat_str("kind", pl.col("r").cast(pl.String).str.zfill(7)).alias("response_id"),
-        "metric", "score", "touchpoint", "comment",
+        "metric",
+        "score",
+        "touchpoint",
+        "comment",
     )

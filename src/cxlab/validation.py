@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cxlab.catalog import default_catalog, merge_catalogs
+from cxlab.dataset import Dataset, LoadReport, TableReport
 from cxlab.schema import KINDS, METRIC_SCALES, STAGES, TABLES, UNKNOWN, Table
 
 if TYPE_CHECKING:
-    from cxlab.io import Dataset, RawTable
+    from cxlab.io import RawTable
     from cxlab.mapping import Mapping
 
 ROW = "source_row"
@@ -32,10 +33,16 @@ def timestamp_expr(text: pl.Expr) -> pl.Expr:
     Accepts ``2025-03-04``, ``2025-03-04 10:15[:00[.123]]``, a ``T`` separator, and a
     ``Z`` or ``+02:00`` suffix (converted to UTC).
     """
-    s = (text.str.strip_chars().str.replace("T", " ", literal=True)
-         .str.replace(r"(?i)z$", "+00:00").str.replace(r"([+-]\d\d)(\d\d)$", "$1:$2"))
-    aware = [s.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-             .dt.replace_time_zone(None) for f in _TZ_FORMATS]
+    s = (
+        text.str.strip_chars()
+        .str.replace("T", " ", literal=True)
+        .str.replace(r"(?i)z$", "+00:00")
+        .str.replace(r"([+-]\d\d)(\d\d)$", "$1:$2")
+    )
+    aware = [
+        s.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        for f in _TZ_FORMATS
+    ]
     naive = [s.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
     return pl.coalesce(aware + naive)
 
@@ -51,7 +58,8 @@ def _parse(name: str, dtype: str, source: pl.DataType) -> pl.Expr:
         text = col.cast(pl.String).str.strip_chars()
         # A semicolon export often writes decimal commas: "3,5".
         return text.cast(pl.Float64, strict=False).fill_null(
-            text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False))
+            text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+        )
     if isinstance(source, pl.Datetime):
         if source.time_zone:
             col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
@@ -83,7 +91,8 @@ def parse_table(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Cast the contract's columns to their types and flag empty or unparseable values."""
     present = [c for c in table.columns if c.name in frame.columns]
     parsed = frame.with_columns(
-        _parse(c.name, c.dtype, frame.schema[c.name]).alias(f"__{c.name}") for c in present)
+        _parse(c.name, c.dtype, frame.schema[c.name]).alias(f"__{c.name}") for c in present
+    )
     checks = {}
     for c in present:
         given = _given(c.name, frame.schema[c.name])
@@ -93,7 +102,8 @@ def parse_table(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
             checks[f"unparseable {c.dtype} in {c.name}"] = given & pl.col(f"__{c.name}").is_null()
     parsed = add_reasons(parsed, checks)
     return parsed.with_columns(pl.col(f"__{c.name}").alias(c.name) for c in present).drop(
-        f"__{c.name}" for c in present)
+        f"__{c.name}" for c in present
+    )
 
 
 def empty_table(name: str) -> pl.DataFrame:
@@ -101,11 +111,10 @@ def empty_table(name: str) -> pl.DataFrame:
     return pl.DataFrame(schema={c.name: _DTYPES[c.dtype] for c in TABLES[name].columns})
 
 
-def validate(raw: dict[str, RawTable | None], *, mapping: Mapping,
-             observation_end: datetime | None) -> Dataset:
+def validate(
+    raw: dict[str, RawTable | None], *, mapping: Mapping, observation_end: datetime | None
+) -> Dataset:
     """Apply every row rule of the contract and return the validated :class:`Dataset`."""
-    from cxlab.io import Dataset, LoadReport
-
     frames = {n: parse_table(r.frame, TABLES[n]) for n, r in raw.items() if r is not None}
     now = datetime.now(UTC).replace(tzinfo=None)
     frames = {n: _reject_future(f, n, now) for n, f in frames.items()}
@@ -156,17 +165,23 @@ def _latest_timestamp(frames: dict[str, pl.DataFrame], now: datetime) -> datetim
 def _check_customers(frame: pl.DataFrame, end: datetime, warnings: list[str]) -> pl.DataFrame:
     frame = add_reasons(frame, {"signup_at after the end of observation": pl.col("signup_at") > end})
     if "churned_at" in frame.columns:
-        frame = add_reasons(frame, {"churned_at before signup_at":
-                                    pl.col("churned_at") < pl.col("signup_at")})
+        frame = add_reasons(
+            frame, {"churned_at before signup_at": pl.col("churned_at") < pl.col("signup_at")}
+        )
         later = frame.filter(pl.col("churned_at") > end).height
         if later:
-            warnings.append(f"customers: {later} churned_at dates fall after the end of observation "
-                            f"({end:%Y-%m-%d}); those customers count as not churned.")
-            frame = frame.with_columns(pl.when(pl.col("churned_at") <= end).then("churned_at")
-                                       .alias("churned_at"))
+            warnings.append(
+                f"customers: {later} churned_at dates fall after the end of observation "
+                f"({end:%Y-%m-%d}); those customers count as not churned."
+            )
+            frame = frame.with_columns(
+                pl.when(pl.col("churned_at") <= end).then("churned_at").alias("churned_at")
+            )
     valid = frame.filter(pl.col(REASON).is_null())
     repeats = valid.filter(~pl.col("customer_id").is_first_distinct())[ROW]
-    return add_reasons(frame, {"duplicate customer_id (first row kept)": pl.col(ROW).is_in(repeats.implode())})
+    return add_reasons(
+        frame, {"duplicate customer_id (first row kept)": pl.col(ROW).is_in(repeats.implode())}
+    )
 
 
 def _check_interactions(frame: pl.DataFrame, end: datetime, labels: dict[str, str]) -> pl.DataFrame:
@@ -188,47 +203,64 @@ def _derive_customers(interactions: pl.DataFrame, mapping: Mapping) -> tuple[pl.
     else:
         first = pl.col("timestamp").filter(pl.col("touchpoint") == signup).min()
         how = f"signup_at = each customer's first '{signup}' event"
-    customers = (valid.group_by("customer_id").agg(first.alias("signup_at"))
-                 .filter(pl.col("signup_at").is_not_null()).sort("customer_id")
-                 .with_columns(pl.lit(None, pl.String).alias(REASON)))
+    customers = (
+        valid.group_by("customer_id")
+        .agg(first.alias("signup_at"))
+        .filter(pl.col("signup_at").is_not_null())
+        .sort("customer_id")
+        .with_columns(pl.lit(None, pl.String).alias(REASON))
+    )
     return customers, f"derived from interactions: one customer per customer_id, {how}"
 
 
-def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame,
-                         pre_days: int) -> pl.DataFrame:
+def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pre_days: int) -> pl.DataFrame:
     known = customers.filter(pl.col(REASON).is_null()).select("customer_id", "signup_at")
     frame = interactions.join(known, on="customer_id", how="left", maintain_order="left")
     earliest = pl.col("signup_at") - timedelta(days=pre_days)
-    frame = add_reasons(frame, {
-        "unknown customer_id (not in customers, or no signup event)":
-            pl.col("customer_id").is_not_null() & pl.col("signup_at").is_null(),
-        f"timestamp more than {pre_days} days before signup_at": pl.col("timestamp") < earliest,
-    })
+    frame = add_reasons(
+        frame,
+        {
+            "unknown customer_id (not in customers, or no signup event)": pl.col("customer_id").is_not_null()
+            & pl.col("signup_at").is_null(),
+            f"timestamp more than {pre_days} days before signup_at": pl.col("timestamp") < earliest,
+        },
+    )
     return frame.drop("signup_at")
 
 
-def _apply_churn_rule(customers: pl.DataFrame, interactions: pl.DataFrame, end: datetime,
-                      mapping: Mapping, warnings: list[str]) -> pl.DataFrame:
+def _apply_churn_rule(
+    customers: pl.DataFrame, interactions: pl.DataFrame, end: datetime, mapping: Mapping, warnings: list[str]
+) -> pl.DataFrame:
     days = mapping.inactivity_days
     if "churned_at" in customers.columns:
         if days is not None:
-            warnings.append("customers: the table has churned_at, so churn.inactivity_days "
-                            f"({days}) in the mapping is not used.")
+            warnings.append(
+                "customers: the table has churned_at, so churn.inactivity_days "
+                f"({days}) in the mapping is not used."
+            )
         return customers
     if days is None:
-        warnings.append("customers: no churned_at column and no churn.inactivity_days in the "
-                        "mapping, so no customer counts as churned; retention results will be empty.")
+        warnings.append(
+            "customers: no churned_at column and no churn.inactivity_days in the "
+            "mapping, so no customer counts as churned; retention results will be empty."
+        )
         return customers.with_columns(pl.lit(None, pl.Datetime("us")).alias("churned_at"))
-    last = (interactions.filter(pl.col(REASON).is_null()).group_by("customer_id")
-            .agg(pl.col("timestamp").max().alias("_last")))
+    last = (
+        interactions.filter(pl.col(REASON).is_null())
+        .group_by("customer_id")
+        .agg(pl.col("timestamp").max().alias("_last"))
+    )
     last_seen = pl.max_horizontal("signup_at", "_last")
-    return (customers.join(last, on="customer_id", how="left", maintain_order="left")
-            .with_columns(pl.when(last_seen < end - timedelta(days=days)).then(last_seen)
-                          .alias("churned_at")).drop("_last"))
+    return (
+        customers.join(last, on="customer_id", how="left", maintain_order="left")
+        .with_columns(pl.when(last_seen < end - timedelta(days=days)).then(last_seen).alias("churned_at"))
+        .drop("_last")
+    )
 
 
-def _check_surveys(frame: pl.DataFrame | None, customers: pl.DataFrame, end: datetime,
-                   mapping: Mapping) -> pl.DataFrame | None:
+def _check_surveys(
+    frame: pl.DataFrame | None, customers: pl.DataFrame, end: datetime, mapping: Mapping
+) -> pl.DataFrame | None:
     if frame is None:
         return None
     scales = {**METRIC_SCALES, **mapping.scales}
@@ -244,8 +276,9 @@ def _check_surveys(frame: pl.DataFrame | None, customers: pl.DataFrame, end: dat
         off = (pl.col("metric") == metric) & ~pl.col("score").is_between(low, high)
         checks[f"score off the {metric} scale ({low:g}-{high:g})"] = off
     frame = add_reasons(frame, checks)
-    default_id = pl.concat_str([pl.col("customer_id"), pl.col("responded_at").dt.to_string("%Y-%m-%dT%H:%M:%S")],
-                               separator="@")
+    default_id = pl.concat_str(
+        [pl.col("customer_id"), pl.col("responded_at").dt.to_string("%Y-%m-%dT%H:%M:%S")], separator="@"
+    )
     if "response_id" in frame.columns:
         return frame.with_columns(pl.coalesce("response_id", default_id).alias("response_id"))
     return frame.with_columns(default_id.alias("response_id"))
@@ -269,8 +302,6 @@ def _catalog(own: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame | Non
 
 def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
     """Loaded rows (contract types, helpers dropped) and the table's report."""
-    from cxlab.io import TableReport
-
     if frame is None:
         report = TableReport(name, None, None, 0, pl.DataFrame(schema={ROW: pl.UInt32, REASON: pl.String}))
         return empty_table(name), report
@@ -285,31 +316,47 @@ def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
 
 def _with_contract_columns(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     """Add the optional contract columns a file lacks, as typed nulls."""
-    return frame.with_columns(pl.lit(None, _DTYPES[c.dtype]).alias(c.name)
-                              for c in TABLES[name].columns if c.name not in frame.columns)
+    return frame.with_columns(
+        pl.lit(None, _DTYPES[c.dtype]).alias(c.name)
+        for c in TABLES[name].columns
+        if c.name not in frame.columns
+    )
 
 
-def _fill_from_catalog(interactions: pl.DataFrame, catalog: pl.DataFrame,
-                       warnings: list[str]) -> pl.DataFrame:
-    cat = catalog.select("touchpoint", pl.col("stage").alias("_stage"),
-                         pl.col("channel").alias("_channel"), pl.col("kind").alias("_kind"))
+def _fill_from_catalog(
+    interactions: pl.DataFrame, catalog: pl.DataFrame, warnings: list[str]
+) -> pl.DataFrame:
+    cat = catalog.select(
+        "touchpoint",
+        pl.col("stage").alias("_stage"),
+        pl.col("channel").alias("_channel"),
+        pl.col("kind").alias("_kind"),
+    )
     out = interactions.join(cat, on="touchpoint", how="left", maintain_order="left")
     unknown = out.filter(pl.col("_stage").is_null())["touchpoint"].value_counts(sort=True)
     if unknown.height:
         names = ", ".join(f"{t} ({n})" for t, n in unknown.head(10).iter_rows())
         more = f" and {unknown.height - 10} more" if unknown.height > 10 else ""
-        warnings.append(f"interactions: {unknown.height} touchpoints are not in the catalog, so "
-                        f"their stage and channel are 'unknown': {names}{more}. Map them onto "
-                        "catalog names under 'touchpoints' in the mapping, or add a touchpoints file.")
-    fills = {c: pl.coalesce([c, f"_{c}"]) if c in interactions.columns else pl.col(f"_{c}")
-             for c in ("channel", "stage")}
-    out = out.with_columns(**{c: e.fill_null(UNKNOWN) for c, e in fills.items()},
-                           kind=pl.col("_kind").fill_null(UNKNOWN))
+        warnings.append(
+            f"interactions: {unknown.height} touchpoints are not in the catalog, so "
+            f"their stage and channel are 'unknown': {names}{more}. Map them onto "
+            "catalog names under 'touchpoints' in the mapping, or add a touchpoints file."
+        )
+    fills = {
+        c: pl.coalesce([c, f"_{c}"]) if c in interactions.columns else pl.col(f"_{c}")
+        for c in ("channel", "stage")
+    }
+    out = out.with_columns(
+        **{c: e.fill_null(UNKNOWN) for c, e in fills.items()}, kind=pl.col("_kind").fill_null(UNKNOWN)
+    )
     if "value" not in out.columns:
         out = out.with_columns(pl.lit(None, pl.Float64).alias("value"))
     first = ["customer_id", "timestamp", "touchpoint", "channel", "stage", "kind", "value"]
-    return (out.drop("_stage", "_channel", "_kind")
-            .select(*first, pl.exclude(first)).sort(["customer_id", "timestamp"], maintain_order=True))
+    return (
+        out.drop("_stage", "_channel", "_kind")
+        .select(*first, pl.exclude(first))
+        .sort(["customer_id", "timestamp"], maintain_order=True)
+    )
 
 
 def _numeric_attributes(customers: pl.DataFrame) -> pl.DataFrame:

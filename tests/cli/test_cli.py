@@ -67,8 +67,17 @@ def run_dir(tmp_path_factory, generated):
     with (data / "interactions.csv").open("a") as f:
         f.write("C0000001,not a time,website,\n")
     out = tmp_path_factory.mktemp("runs") / "run"
-    result = cxlab("run", "--data", data, "--out", out, "--config", ROOT / "configs" / "weekly.yml",
-                   "--param", "max_rejected_share=0.01")
+    result = cxlab(
+        "run",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--config",
+        ROOT / "configs" / "weekly.yml",
+        "--param",
+        "max_rejected_share=0.01",
+    )
     assert result.returncode == 0, result.stderr
     return out
 
@@ -129,8 +138,12 @@ def test_failing_notebook_exits_1_names_the_cell_and_is_saved(tiny, tmp_path):
     notebooks = tmp_path / "nbs"
     notebooks.mkdir()
     _notebook(notebooks / "01_ok.ipynb", 'run_dir: str = "."  # run folder', "x = 1")
-    _notebook(notebooks / "02_fails.ipynb", 'run_dir: str = "."  # run folder', "y = 2",
-              "raise ValueError('planted failure')")
+    _notebook(
+        notebooks / "02_fails.ipynb",
+        'run_dir: str = "."  # run folder',
+        "y = 2",
+        "raise ValueError('planted failure')",
+    )
     _notebook(notebooks / "03_never.ipynb", 'run_dir: str = "."  # run folder')
     result = cxlab("run", "--data", tiny, "--out", tmp_path / "r", "--notebooks", notebooks)
     assert result.returncode == 1

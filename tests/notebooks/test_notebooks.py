@@ -26,5 +26,10 @@ def checkout(tmp_path_factory, generated):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_with_its_default_parameters(notebook, checkout):
     source = checkout / "notebooks" / notebook.name
-    pm.execute_notebook(str(source), str(checkout / f"executed-{notebook.name}"),
-                        cwd=str(source.parent), kernel_name="python3", progress_bar=False)
+    pm.execute_notebook(
+        str(source),
+        str(checkout / f"executed-{notebook.name}"),
+        cwd=str(source.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )

@@ -13,13 +13,40 @@ def test_catalog_rows_are_valid():
 
 def test_catalog_covers_before_during_and_after_purchase():
     stage = dict(default_catalog().select("touchpoint", "stage").iter_rows())
-    before = ["social_media", "ratings_reviews", "testimonials", "word_of_mouth",
-              "community_involvement", "advertising", "marketing_pr", "search"]
-    during = ["store", "website", "catalog", "promotions", "staff_sales", "phone_system",
-              "point_of_sale", "checkout_payment", "mobile_app"]
-    after = ["billing", "transactional_email", "marketing_email", "delivery", "support_team",
-             "live_chat", "help_center", "follow_up", "thank_you_card", "loyalty_program",
-             "feedback_survey"]
+    before = [
+        "social_media",
+        "ratings_reviews",
+        "testimonials",
+        "word_of_mouth",
+        "community_involvement",
+        "advertising",
+        "marketing_pr",
+        "search",
+    ]
+    during = [
+        "store",
+        "website",
+        "catalog",
+        "promotions",
+        "staff_sales",
+        "phone_system",
+        "point_of_sale",
+        "checkout_payment",
+        "mobile_app",
+    ]
+    after = [
+        "billing",
+        "transactional_email",
+        "marketing_email",
+        "delivery",
+        "support_team",
+        "live_chat",
+        "help_center",
+        "follow_up",
+        "thank_you_card",
+        "loyalty_program",
+        "feedback_survey",
+    ]
     assert all(stage[t] in {"awareness", "consideration"} for t in before)
     assert all(stage[t] in {"consideration", "purchase"} for t in during)
     assert all(stage[t] == "post_purchase" for t in after)

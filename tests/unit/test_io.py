@@ -88,20 +88,26 @@ def test_duplicate_customer_keeps_first_row_and_rejects_the_repeat(tmp_path):
 
 
 def test_unknown_customer_is_rejected_in_interactions_and_surveys(tmp_path):
-    write_dataset(tmp_path, interactions=INTERACTIONS + "c9,2025-03-01,website,\n",
-                  surveys=SURVEYS + "c9,2025-03-02,r9,nps,5,,\n")
+    write_dataset(
+        tmp_path,
+        interactions=INTERACTIONS + "c9,2025-03-01,website,\n",
+        surveys=SURVEYS + "c9,2025-03-02,r9,nps,5,,\n",
+    )
     ds = load_dataset(tmp_path, max_rejected_share=0.5)
     for table in ("interactions", "surveys"):
         reasons = ds.report.tables[table].rejected["reason"].to_list()
         assert len(reasons) == 1 and reasons[0].startswith("unknown customer_id")
 
 
-@pytest.mark.parametrize(("metric", "score", "scale"), [("nps", "11", "0-10"), ("csat", "0", "1-5"),
-                                                         ("ces", "8", "1-7")])
+@pytest.mark.parametrize(
+    ("metric", "score", "scale"), [("nps", "11", "0-10"), ("csat", "0", "1-5"), ("ces", "8", "1-7")]
+)
 def test_score_off_its_scale_is_rejected(tmp_path, metric, score, scale):
     write_dataset(tmp_path, surveys=SURVEYS + f"c3,2025-04-02,r4,{metric},{score},,\n")
     ds = load_dataset(tmp_path, max_rejected_share=0.5)
-    assert ds.report.tables["surveys"].rejected["reason"].to_list() == [f"score off the {metric} scale ({scale})"]
+    assert ds.report.tables["surveys"].rejected["reason"].to_list() == [
+        f"score off the {metric} scale ({scale})"
+    ]
 
 
 def test_mapping_declares_scales_of_other_metrics(tmp_path):
@@ -112,19 +118,25 @@ def test_mapping_declares_scales_of_other_metrics(tmp_path):
 
 
 def test_events_outside_the_allowed_time_range_are_rejected(tmp_path):
-    extra = ("c1,2024-10-01,advertising,\n"      # 101 days before signup: too early
-             "c1,2025-06-01,billing,\n")          # after the given end of observation
+    extra = (
+        "c1,2024-10-01,advertising,\n"  # 101 days before signup: too early
+        "c1,2025-06-01,billing,\n"
+    )  # after the given end of observation
     write_dataset(tmp_path, interactions=INTERACTIONS + extra)
     ds = load_dataset(tmp_path, observation_end="2025-05-15", max_rejected_share=0.5)
     reasons = ds.report.tables["interactions"].rejected["reason"].to_list()
-    assert reasons == ["timestamp more than 90 days before signup_at", "timestamp after the end of observation"]
+    assert reasons == [
+        "timestamp more than 90 days before signup_at",
+        "timestamp after the end of observation",
+    ]
 
 
 def test_future_timestamps_are_rejected_and_do_not_move_the_end_of_observation(tmp_path):
     write_dataset(tmp_path, interactions=INTERACTIONS + "c1,2999-01-01,billing,\n")
     ds = load_dataset(tmp_path, max_rejected_share=0.5)
     assert ds.report.tables["interactions"].rejected["reason"].to_list() == [
-        "timestamp in the future; timestamp after the end of observation"]
+        "timestamp in the future; timestamp after the end of observation"
+    ]
     assert ds.observation_end == datetime(2025, 5, 1)
 
 
@@ -178,7 +190,8 @@ def test_rejected_rows_are_written_with_a_reason_column(tmp_path):
 def test_parquet_with_timezone_aware_timestamps(tmp_path):
     write_dataset(tmp_path)
     frame = pl.read_csv(tmp_path / "interactions.csv").with_columns(
-        pl.lit(datetime(2025, 3, 1, 12)).dt.replace_time_zone("Europe/Berlin").alias("timestamp"))
+        pl.lit(datetime(2025, 3, 1, 12)).dt.replace_time_zone("Europe/Berlin").alias("timestamp")
+    )
     (tmp_path / "interactions.csv").unlink()
     frame.write_parquet(tmp_path / "interactions.parquet")
     ds = load_dataset(tmp_path)
@@ -205,8 +218,10 @@ def test_uncatalogued_touchpoints_are_unknown_with_a_warning(tmp_path):
 
 
 def test_dataset_catalog_overrides_the_default_and_bad_rows_are_rejected(tmp_path):
-    catalog = ("touchpoint,stage,channel,kind\nstore,consideration,showroom,physical\n"
-               "kiosk,purchase,store,digital\nbad,nowhere,web,digital\n")
+    catalog = (
+        "touchpoint,stage,channel,kind\nstore,consideration,showroom,physical\n"
+        "kiosk,purchase,store,digital\nbad,nowhere,web,digital\n"
+    )
     write_dataset(tmp_path, touchpoints=catalog, interactions=INTERACTIONS + "c1,2025-02-02,kiosk,\n")
     ds = load_dataset(tmp_path, max_rejected_share=0.5)
     store = ds.interactions.filter(pl.col("touchpoint") == "store").row(0, named=True)

@@ -32,7 +32,7 @@ def corruption(draw):
     elif kind == "splice":
         text = "\n".join(lines) + "\n"
         at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(NOISE) + text[at + draw(st.integers(0, 5)):]
+        text = text[:at] + draw(NOISE) + text[at + draw(st.integers(0, 5)) :]
     elif kind == "truncate":
         text = "\n".join(lines)[: draw(st.integers(0, len(TABLES[table])))]
     else:
@@ -41,8 +41,7 @@ def corruption(draw):
     return table, text
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(corruption())
 def test_loader_accounts_for_every_row_or_explains_why_not(damage):
     table, text = damage

@@ -9,28 +9,44 @@ import pytest
 from cxlab import DataContractError
 from cxlab.report import list_notebooks, resolve_parameters
 
-DECLARED = {"01_x.ipynb": {"exposure_window_days": {"inferred_type_name": "int"},
-                           "label": {"inferred_type_name": "str"},
-                           "share": {"inferred_type_name": "float"},
-                           "pseudonymize": {"inferred_type_name": "bool"},
-                           "data_dir": {"inferred_type_name": "str"}}}
+DECLARED = {
+    "01_x.ipynb": {
+        "exposure_window_days": {"inferred_type_name": "int"},
+        "label": {"inferred_type_name": "str"},
+        "share": {"inferred_type_name": "float"},
+        "pseudonymize": {"inferred_type_name": "bool"},
+        "data_dir": {"inferred_type_name": "str"},
+    }
+}
 
 
 def test_values_are_converted_to_the_declared_types():
-    given = {"exposure_window_days": "45", "label": 7, "share": "0.5", "pseudonymize": "yes",
-             "observation_end": date(2025, 6, 30)}
+    given = {
+        "exposure_window_days": "45",
+        "label": 7,
+        "share": "0.5",
+        "pseudonymize": "yes",
+        "observation_end": date(2025, 6, 30),
+    }
     assert resolve_parameters(given, DECLARED) == {
-        "exposure_window_days": 45, "label": "7", "share": 0.5, "pseudonymize": True,
-        "observation_end": "2025-06-30"}
+        "exposure_window_days": 45,
+        "label": "7",
+        "share": 0.5,
+        "pseudonymize": True,
+        "observation_end": "2025-06-30",
+    }
 
 
-@pytest.mark.parametrize(("given", "message"), [
-    ({"exposure_window_days": "thirty"}, "'exposure_window_days' parameter must be an int. Got 'thirty'"),
-    ({"exposure_window_days": 2.5}, "must be an int"),
-    ({"pseudonymize": "maybe"}, "'pseudonymize' parameter must be a bool"),
-    ({"horizon": "180"}, r"Unknown parameter 'horizon'. The notebooks take: exposure_window_days, label"),
-    ({"data_dir": "/tmp"}, "set by cxlab run itself"),
-])
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"exposure_window_days": "thirty"}, "'exposure_window_days' parameter must be an int. Got 'thirty'"),
+        ({"exposure_window_days": 2.5}, "must be an int"),
+        ({"pseudonymize": "maybe"}, "'pseudonymize' parameter must be a bool"),
+        ({"horizon": "180"}, r"Unknown parameter 'horizon'. The notebooks take: exposure_window_days, label"),
+        ({"data_dir": "/tmp"}, "set by cxlab run itself"),
+    ],
+)
 def test_bad_parameters_are_errors_naming_the_parameter(given, message):
     with pytest.raises(DataContractError, match=message):
         resolve_parameters(given, DECLARED)
