@@ -6,8 +6,10 @@ with :func:`cxlab.synthetic.make_journeys`.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from cxlab.dataset import Dataset, LoadReport
 from cxlab.exceptions import DataContractError
-from cxlab.io import Dataset, LoadReport, load_dataset
+from cxlab.io import load_dataset
+from cxlab.journeys import build_features
 from cxlab.mapping import Mapping, read_mapping
 
 try:
@@ -20,6 +22,7 @@ __all__ = [
     "Dataset",
     "LoadReport",
     "Mapping",
+    "build_features",
     "load_dataset",
     "read_mapping",
     "__version__",

@@ -87,3 +87,139 @@ def plot_survey_counts(counts: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set(title="Survey responses per question", xlabel="responses", ylabel="")
     ax.legend(title="metric", frameon=False, fontsize="small")
     return ax
+
+
+def plot_funnel(funnel: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Customers reaching each stage, with share and conversion (from ``stage_funnel``)."""
+    ax = _axes(ax, (8, 3.5))
+    rows = funnel.to_dicts()
+    stages = [r["stage"] for r in rows][::-1]
+    counts = [r["n_customers"] for r in rows][::-1]
+    ax.barh(stages, counts, color=[STAGE_COLORS[s] for s in stages])
+    for y, r in enumerate(rows[::-1]):
+        step = (
+            ""
+            if r["conversion_from_previous"] is None
+            else f", {r['conversion_from_previous']:.0%} of previous"
+        )
+        ax.text(r["n_customers"], y, f"  {r['n_customers']:,} ({r['share']:.0%}{step})", va="center")
+    ax.set_xlim(0, max(counts) * 1.6 if counts and max(counts) else 1)
+    ax.set(title="Customers reaching each journey stage", xlabel="customers", ylabel="")
+    return ax
+
+
+def plot_paths(paths: pl.DataFrame, *, top: int = 10, ax: Axes | None = None) -> Axes:
+    """The most common paths, with each path's retention rate (from ``journey_paths``)."""
+    data = paths.head(top).to_dicts()[::-1]
+    ax = _axes(ax, (10, max(3.0, 0.45 * len(data) + 1)))
+    ax.barh(range(len(data)), [r["n_customers"] for r in data], color=sns.color_palette("colorblind")[0])
+    ax.set_yticks(range(len(data)), [r["path"] for r in data], fontsize="small")
+    for y, r in enumerate(data):
+        ax.text(
+            r["n_customers"],
+            y,
+            f"  {r['share']:.1%} · retained {r['retention_rate']:.0%}",
+            va="center",
+            fontsize="small",
+        )
+    ax.set_xlim(0, max((r["n_customers"] for r in data), default=1) * 1.4)
+    ax.set(title=f"Top {len(data)} journeys (first steps)", xlabel="customers")
+    return ax
+
+
+def plot_transition_heatmap(transitions: pl.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Axes:
+    """Probability of each next touchpoint, for the most frequent touchpoints (from ``transitions``)."""
+    busiest = (
+        transitions.group_by("from_touchpoint").agg(pl.col("count").sum()).sort("count", descending=True)
+    )["from_touchpoint"].head(top)
+    data = transitions.filter(pl.col("from_touchpoint").is_in(busiest.implode()))
+    targets = data.group_by("to_touchpoint").agg(pl.col("count").sum()).sort("count", descending=True)
+    data = data.filter(pl.col("to_touchpoint").is_in(targets["to_touchpoint"].head(top + 2).implode()))
+    wide = data.to_pandas().pivot_table(
+        index="from_touchpoint", columns="to_touchpoint", values="probability", fill_value=0
+    )
+    ax = _axes(ax, (11, 8))
+    sns.heatmap(wide, cmap="Blues", annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar=False, ax=ax)
+    ax.set(
+        title="Where customers go next (share of each touchpoint's next steps)", xlabel="next", ylabel="from"
+    )
+    return ax
+
+
+def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Sankey-style flow of customers between the stages' top touchpoints (from ``stage_flows``)."""
+    from matplotlib.patches import PathPatch, Rectangle
+    from matplotlib.path import Path as MplPath
+
+    ax = _axes(ax, (12, 6))
+    columns = _flow_columns(flows)
+    total = max(sum(n for _, n in nodes) for nodes in columns.values()) or 1
+    gap, width = 0.02, 0.12
+    top_of, out_offset, in_offset = {}, {}, {}
+    for x, (stage, nodes) in enumerate(columns.items()):
+        y = 1.0
+        for name, n in nodes:
+            h = n / total * (1 - gap * len(nodes))
+            top_of[(stage, name)] = y
+            out_offset[(stage, name)] = in_offset[(stage, name)] = y
+            muted = name.startswith("(")
+            ax.add_patch(
+                Rectangle((x - width / 2, y - h), width, h, color="0.75" if muted else STAGE_COLORS[stage])
+            )
+            ax.text(x, y - h / 2, f"{name}\n{n:,}", ha="center", va="center", fontsize=7)
+            y -= h + gap
+    for r in flows.sort("n_customers", descending=True).iter_rows(named=True):
+        src, dst = (r["from_stage"], r["from_touchpoint"]), (r["to_stage"], r["to_touchpoint"])
+        h = r["n_customers"] / total * (1 - gap * len(columns[r["from_stage"]]))
+        x0, x1 = list(columns).index(src[0]) + width / 2, list(columns).index(dst[0]) - width / 2
+        y0, y1 = out_offset[src], in_offset[dst]
+        out_offset[src], in_offset[dst] = y0 - h, y1 - h
+        xm = (x0 + x1) / 2
+        verts = [
+            (x0, y0),
+            (xm, y0),
+            (xm, y1),
+            (x1, y1),
+            (x1, y1 - h),
+            (xm, y1 - h),
+            (xm, y0 - h),
+            (x0, y0 - h),
+            (x0, y0),
+        ]
+        codes = (
+            [MplPath.MOVETO]
+            + [MplPath.CURVE4] * 3
+            + [MplPath.LINETO]
+            + [MplPath.CURVE4] * 3
+            + [MplPath.CLOSEPOLY]
+        )
+        muted = src[1].startswith("(") or dst[1].startswith("(")
+        ax.add_patch(
+            PathPatch(MplPath(verts, codes), color="0.85" if muted else STAGE_COLORS[src[0]], alpha=0.4, lw=0)
+        )
+    ax.set_xlim(-0.5, len(columns) - 0.5)
+    ax.set_ylim(min(0.0, *(v for v in out_offset.values())) - 0.02, 1.02)
+    ax.set_xticks(range(len(columns)), [s.replace("_", "-") for s in columns])
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.set_title("How customers move through the journey (first touchpoint in each stage)")
+    return ax
+
+
+def _flow_columns(flows: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
+    """Nodes per stage (name, customers), largest first, '(none)' and 'other' last.
+
+    Every stage but the last is read from its outgoing flows, the last from its incoming ones.
+    """
+    columns = {}
+    for stage in STAGES:
+        side = "from" if stage != STAGES[-1] else "to"
+        sizes = (
+            flows.filter(pl.col(f"{side}_stage") == stage)
+            .group_by(f"{side}_touchpoint")
+            .agg(pl.col("n_customers").sum())
+            .rows()
+        )
+        if sizes:
+            columns[stage] = sorted(sizes, key=lambda t: (t[0] in ("(none)", "other"), -t[1]))
+    return columns

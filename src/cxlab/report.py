@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import papermill as pm
+import polars as pl
 import yaml
 
 from cxlab.exceptions import DataContractError
@@ -62,6 +63,17 @@ def list_notebooks(directory: str | Path) -> list[Path]:
     """Analysis notebooks in run order: ``01_...`` upwards, ``00_...`` (the summary) last."""
     found = sorted(Path(directory).glob("[0-9][0-9]_*.ipynb"))
     return sorted(found, key=lambda p: (p.name.startswith("00_"), p.name))
+
+
+def save_table(frame: pl.DataFrame, run_dir: str | Path, name: str) -> Path:
+    """Write a result table to ``<run_dir>/tables/<name>`` (Parquet or CSV by its suffix)."""
+    path = Path(run_dir) / "tables" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path)
+    return path
 
 
 @dataclass

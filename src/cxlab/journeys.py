@@ -1,0 +1,253 @@
+"""Per-customer journey features: one row per customer, the base of every later analysis.
+
+:func:`build_features` turns a validated dataset into the ``customer_features`` table;
+:data:`FEATURE_COLUMNS` documents every column it can contain (``{touchpoint}``,
+``{channel}``, ``{stage}`` and ``{kind}`` stand for names made safe for column names).
+
+Examples
+--------
+>>> import cxlab
+>>> ds = cxlab.load_dataset("data/sample")                      # doctest: +SKIP
+>>> features = cxlab.build_features(ds, exposure_window_days=30)  # doctest: +SKIP
+>>> features.select("customer_id", "n_events", "is_churned").head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from cxlab.dataset import Dataset
+from cxlab.schema import KINDS, STAGES, TABLES
+
+SUPPORT_TOUCHPOINTS = ("support_team", "live_chat")
+"""Touchpoints that count as support contacts (a friction signal) unless told otherwise."""
+
+REPEAT_CONTACT_DAYS = 7
+"""A support contact within this many days of the previous one is a repeat contact."""
+
+_DAY = 86_400
+
+FEATURE_COLUMNS: dict[str, str] = {
+    "customer_id": "the customer",
+    "signup_at": "start of the relationship",
+    "is_churned": "churned by the end of observation (given, or derived by inactivity)",
+    "churned_at": "churn time; empty when not churned by the end of observation",
+    "observed_days": "tenure: days from signup_at to churn, or to the end of observation",
+    "recency_days": "days from the last event to the end of observation (empty without events)",
+    "n_events": "events up to the end of observation",
+    "n_distinct_touchpoints": "distinct touchpoints used",
+    "first_touchpoint": "touchpoint of the first event",
+    "last_touchpoint": "touchpoint of the last event",
+    "first_event_at": "time of the first event",
+    "last_event_at": "time of the last event",
+    "days_to_first_purchase": "days from the first event to the first purchase-stage event",
+    "n_channel_switches": "consecutive events on different channels",
+    "n_purchases": "purchase-stage events",
+    "purchase_value": "sum of value over purchase-stage events",
+    "n_support_contacts": "support contacts (support_team, live_chat unless told otherwise)",
+    "n_repeat_contacts_7d": "support contacts within 7 days of the previous support contact",
+    "n_tp_{touchpoint}": "events of the touchpoint",
+    "share_tp_{touchpoint}": "share of the customer's events at the touchpoint",
+    "n_channel_{channel}": "events on the channel",
+    "share_channel_{channel}": "share of the customer's events on the channel",
+    "n_stage_{stage}": "events in the journey stage",
+    "share_stage_{stage}": "share of the customer's events in the stage",
+    "n_kind_{kind}": "events of the kind (digital, physical, human)",
+    "share_kind_{kind}": "share of the customer's events of the kind",
+    "exposed_{touchpoint}": "the touchpoint was used in the exposure window after signup_at",
+    "window_complete": "the exposure window ended before the end of observation",
+    "n_survey_responses": "survey responses given",
+    "latest_nps": "score of the latest NPS answer",
+    "mean_csat": "mean of all CSAT answers",
+    "mean_ces": "mean of all CES answers",
+    "attr_{attribute}": "a customer attribute from the customers table (segment, region, ...)",
+}
+"""Every column of :func:`build_features`, with its meaning (the one place they are documented)."""
+
+
+def column_name(label: str) -> str:
+    """A touchpoint, channel or attribute label made safe as part of a column name."""
+    return re.sub(r"[^0-9a-z]+", "_", str(label).strip().lower()).strip("_") or "blank"
+
+
+def build_features(
+    dataset: Dataset,
+    *,
+    exposure_window_days: int = 30,
+    observation_end: datetime | None = None,
+    support_touchpoints: tuple[str, ...] = SUPPORT_TOUCHPOINTS,
+) -> pl.DataFrame:
+    """One row per customer describing their journey, churn status and survey answers.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`cxlab.load_dataset`.
+    exposure_window_days : int, default 30
+        Exposure flags ``exposed_<touchpoint>`` mark touchpoints used in
+        ``[signup_at, signup_at + window)``: the input of the landmark retention analysis.
+    observation_end : datetime, optional
+        Default: the dataset's. Events and churn after it are ignored; customers who sign
+        up after it are left out.
+    support_touchpoints : tuple of str
+        Touchpoints that count as support contacts.
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns as documented in :data:`FEATURE_COLUMNS`, every customer included (those
+        without events have zero counts and empty first/last fields).
+    """
+    if not isinstance(exposure_window_days, int) or exposure_window_days < 1:
+        raise ValueError(
+            "The 'exposure_window_days' parameter of build_features must be an int >= 1. "
+            f"Got {exposure_window_days!r} instead."
+        )
+    end = observation_end or dataset.observation_end
+    customers = churn_status(dataset.customers, end)
+    events = journey_events(dataset, end).lazy()
+    window = timedelta(days=exposure_window_days)
+    summary, survey, exposures, *mixes = pl.collect_all(
+        [
+            _journey_summary(events, support_touchpoints),
+            _survey_summary(dataset.surveys, end),
+            _exposures(events, window),
+            *(events.group_by("customer_id", column).len("n") for column, _ in _MIXES),
+        ]
+    )
+    parts = [summary, survey, _widen_flags(exposures)]
+    parts += [
+        _widen_counts(counts, column, prefix) for counts, (column, prefix) in zip(mixes, _MIXES, strict=True)
+    ]
+    frame = customers.select(
+        "customer_id",
+        "signup_at",
+        "is_churned",
+        "churned_at",
+        "observed_days",
+        ((pl.col("signup_at") + window) <= end).alias("window_complete"),
+    )
+    for part in parts:
+        frame = frame.join(part, on="customer_id", how="left", maintain_order="left")
+    attributes = customers.select(
+        "customer_id", *(pl.col(a).alias(f"attr_{column_name(a)}") for a in _attributes(customers))
+    )
+    frame = frame.with_columns(
+        ((end - pl.col("last_event_at")).dt.total_seconds() / _DAY).alias("recency_days")
+    ).join(attributes, on="customer_id", how="left", maintain_order="left")
+    return _fill_counts(frame)
+
+
+_MIXES = (("touchpoint", "tp"), ("channel", "channel"), ("stage", "stage"), ("kind", "kind"))
+_ALWAYS = {"stage": (*STAGES,), "kind": (*KINDS,)}
+
+
+def _attributes(customers: pl.DataFrame) -> list[str]:
+    contract = {c.name for c in TABLES["customers"].columns} | {"is_churned", "observed_days"}
+    return [c for c in customers.columns if c not in contract]
+
+
+def churn_status(customers: pl.DataFrame, end: datetime) -> pl.DataFrame:
+    """Customers who signed up by ``end``, with ``is_churned``, censored ``churned_at`` and
+    ``observed_days`` (signup to churn, or to ``end``)."""
+    churned = pl.col("churned_at").is_not_null() & (pl.col("churned_at") <= end)
+    stop = pl.when(churned).then("churned_at").otherwise(pl.lit(end))
+    return customers.filter(pl.col("signup_at") <= end).with_columns(
+        churned.alias("is_churned"),
+        pl.when(churned).then("churned_at").alias("churned_at"),
+        ((stop - pl.col("signup_at")).dt.total_seconds() / _DAY).alias("observed_days"),
+    )
+
+
+def journey_events(dataset: Dataset, observation_end: datetime | None = None) -> pl.DataFrame:
+    """Events up to the end of observation in journey order (customer_id, timestamp), with the
+    customer's ``signup_at``, ``is_churned`` and ``churned_at``, and ``journey``: an integer
+    per customer, consecutive in ``customer_id`` order."""
+    end = observation_end or dataset.observation_end
+    status = churn_status(dataset.customers, end).select(
+        "customer_id", "signup_at", "is_churned", "churned_at"
+    )
+    events = dataset.interactions.filter(pl.col("timestamp") <= end)
+    if not _is_journey_ordered(events):
+        events = events.sort("customer_id", "timestamp", maintain_order=True)
+    return events.join(status, on="customer_id", maintain_order="left").with_columns(
+        pl.col("customer_id").rle_id().alias("journey")
+    )
+
+
+def _is_journey_ordered(events: pl.DataFrame) -> bool:
+    same = pl.col("customer_id") == pl.col("customer_id").shift()
+    ordered = (pl.col("customer_id") >= pl.col("customer_id").shift()) & (
+        ~same | (pl.col("timestamp") >= pl.col("timestamp").shift())
+    )
+    return bool(events.select(ordered.fill_null(True).all()).item())
+
+
+def _journey_summary(events: pl.LazyFrame, support: tuple[str, ...]) -> pl.LazyFrame:
+    is_purchase = pl.col("stage") == "purchase"
+    contact_times = pl.col("timestamp").filter(pl.col("touchpoint").is_in(support))
+    return events.group_by("customer_id").agg(
+        pl.len().alias("n_events"),
+        pl.col("touchpoint").n_unique().alias("n_distinct_touchpoints"),
+        pl.col("touchpoint").first().alias("first_touchpoint"),
+        pl.col("touchpoint").last().alias("last_touchpoint"),
+        pl.col("timestamp").first().alias("first_event_at"),
+        pl.col("timestamp").last().alias("last_event_at"),
+        (
+            (pl.col("timestamp").filter(is_purchase).first() - pl.col("timestamp").first()).dt.total_seconds()
+            / _DAY
+        ).alias("days_to_first_purchase"),
+        (pl.col("channel") != pl.col("channel").shift()).sum().alias("n_channel_switches"),
+        is_purchase.sum().alias("n_purchases"),
+        pl.col("value").filter(is_purchase).sum().alias("purchase_value"),
+        pl.col("touchpoint").is_in(support).sum().alias("n_support_contacts"),
+        (contact_times.diff() <= timedelta(days=REPEAT_CONTACT_DAYS)).sum().alias("n_repeat_contacts_7d"),
+    )
+
+
+def _widen_counts(counts: pl.DataFrame, column: str, prefix: str) -> pl.DataFrame:
+    """Long (customer_id, value, n) counts to wide ``n_<prefix>_<value>`` and ``share_...`` columns."""
+    names = sorted(set(counts[column].drop_nulls().to_list()) | set(_ALWAYS.get(column, ())))
+    wide = counts.pivot(on=column, index="customer_id", values="n", on_columns=names)
+    renamed = {v: f"n_{prefix}_{column_name(v)}" for v in names}
+    wide = wide.rename(renamed).with_columns(pl.col(list(renamed.values())).fill_null(0))
+    total = pl.sum_horizontal(list(renamed.values()))
+    return wide.with_columns(
+        (pl.col(n) / total).alias(n.replace("n_", "share_", 1)) for n in renamed.values()
+    )
+
+
+def _exposures(events: pl.LazyFrame, window: timedelta) -> pl.LazyFrame:
+    in_window = (pl.col("timestamp") >= pl.col("signup_at")) & (
+        pl.col("timestamp") < pl.col("signup_at") + window
+    )
+    return events.filter(in_window).select("customer_id", "touchpoint").unique()
+
+
+def _widen_flags(exposures: pl.DataFrame) -> pl.DataFrame:
+    """Long (customer_id, touchpoint) pairs to wide boolean ``exposed_<touchpoint>`` columns."""
+    names = sorted(exposures["touchpoint"].unique().to_list())
+    wide = exposures.with_columns(pl.lit(True).alias("x")).pivot(
+        on="touchpoint", index="customer_id", values="x", on_columns=names
+    )
+    return wide.rename({t: f"exposed_{column_name(t)}" for t in names})
+
+
+def _survey_summary(surveys: pl.DataFrame, end: datetime) -> pl.LazyFrame:
+    answers = surveys.lazy().filter(pl.col("responded_at") <= end).sort("responded_at")
+    return answers.group_by("customer_id").agg(
+        pl.col("response_id").n_unique().alias("n_survey_responses"),
+        pl.col("score").filter(pl.col("metric") == "nps").last().alias("latest_nps"),
+        pl.col("score").filter(pl.col("metric") == "csat").mean().alias("mean_csat"),
+        pl.col("score").filter(pl.col("metric") == "ces").mean().alias("mean_ces"),
+    )
+
+
+def _fill_counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Customers without events (or answers) get zero counts and shares, and no exposure."""
+    counts = [c for c in frame.columns if c.startswith(("n_", "share_"))]
+    flags = [c for c in frame.columns if c.startswith("exposed_")]
+    return frame.with_columns(pl.col(counts).fill_null(0), pl.col(flags).fill_null(False))
