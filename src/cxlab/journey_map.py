@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from cxlab.dataset import Dataset
-from cxlab.journeys import SUPPORT_TOUCHPOINTS, journey_events
+from cxlab.journeys import SUPPORT_TOUCHPOINTS, first_in_journey, journey_events
 from cxlab.schema import STAGES
 
 START, END = "(start)", "(end)"
@@ -26,10 +26,6 @@ CHURNED, ACTIVE = "(churned)", "(active)"
 NONE, OTHER = "(none)", "other"
 TRUNCATED = "…"
 _DAY = 86_400
-
-
-def _first_in_journey() -> pl.Expr:
-    return (pl.col("journey") != pl.col("journey").shift()).fill_null(True)
 
 
 def _last_in_journey() -> pl.Expr:
@@ -70,7 +66,7 @@ def journey_paths(
         )
     events = journey_events(dataset, observation_end)
     if collapse_repeats:
-        repeat = (pl.col(level) == pl.col(level).shift()) & ~_first_in_journey()
+        repeat = (pl.col(level) == pl.col(level).shift()) & ~first_in_journey()
         events = events.filter(~repeat.fill_null(False))
     steps = pl.col(level) if max_steps is None else pl.col(level).head(max_steps)
     longer = pl.lit(False) if max_steps is None else pl.len() > max_steps
@@ -147,7 +143,7 @@ def transitions(
         .then((pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_seconds() / _DAY)
         .alias("days"),
     )
-    starts = events.filter(_first_in_journey()).select(
+    starts = events.filter(first_in_journey()).select(
         pl.lit(START).alias("from_touchpoint"),
         pl.col("touchpoint").alias("to_touchpoint"),
         pl.lit(None, pl.Float64).alias("days"),
@@ -179,7 +175,7 @@ def friction_points(
     """
     end = observation_end or dataset.observation_end
     horizon = timedelta(days=within_days)
-    events = journey_events(dataset, end).filter(pl.col("timestamp") + horizon <= end)
+    events = journey_events(dataset, end)
     support_time = pl.when(pl.col("touchpoint").is_in(support_touchpoints)).then("timestamp")
     support_journey = pl.when(pl.col("touchpoint").is_in(support_touchpoints)).then("journey")
     events = events.with_columns(
@@ -190,13 +186,20 @@ def friction_points(
         pl.col("_next_support") <= pl.col("timestamp") + horizon
     )
     followed_by_churn = pl.col("is_churned") & (pl.col("churned_at") <= pl.col("timestamp") + horizon)
-    per_touchpoint = events.group_by("touchpoint").agg(
-        pl.len().alias("n_events"),
-        followed_by_support.fill_null(False).sum().alias("n_followed_by_support"),
-        followed_by_churn.fill_null(False).sum().alias("n_followed_by_churn"),
+    # Count only events whose whole N-day window is observed; the contacts after them all stay in.
+    per_touchpoint = (
+        events.filter(pl.col("timestamp") + horizon <= end)
+        .group_by("touchpoint")
+        .agg(
+            pl.len().alias("n_events"),
+            followed_by_support.fill_null(False).sum().alias("n_followed_by_support"),
+            followed_by_churn.fill_null(False).sum().alias("n_followed_by_churn"),
+        )
     )
     ratings = (
-        dataset.surveys.filter(pl.col("metric") == "csat", pl.col("touchpoint").is_not_null())
+        dataset.surveys.filter(
+            pl.col("metric") == "csat", pl.col("touchpoint").is_not_null(), pl.col("responded_at") <= end
+        )
         .group_by("touchpoint")
         .agg(pl.len().alias("n_csat"), (pl.col("score") <= low_csat).sum().alias("n_low_csat"))
     )
@@ -208,9 +211,9 @@ def friction_points(
             ).fill_null(0)
         )
         .with_columns(
-            (pl.col("n_followed_by_support") / pl.col("n_events")).alias("share_followed_by_support"),
-            (pl.col("n_followed_by_churn") / pl.col("n_events")).alias("share_followed_by_churn"),
-            (pl.col("n_low_csat") / pl.col("n_csat")).alias("share_low_csat"),
+            _share("n_followed_by_support", "n_events"),
+            _share("n_followed_by_churn", "n_events"),
+            _share("n_low_csat", "n_csat"),
         )
         .select(
             "touchpoint",
@@ -228,8 +231,9 @@ def friction_points(
 
 
 def _share(part: str, whole: str) -> pl.Expr:
-    """part / whole, empty (not NaN) when the denominator is zero."""
-    return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole))
+    """``share_<what>`` of ``n_<what>``: part / whole, empty (not NaN) when whole is 0."""
+    name = "share_" + part.removeprefix("n_")
+    return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole)).alias(name)
 
 
 def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | None = None) -> pl.DataFrame:
