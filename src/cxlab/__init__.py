@@ -6,6 +6,7 @@ with :func:`cxlab.synthetic.make_journeys`.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from cxlab.archetypes import JourneyArchetypes
 from cxlab.dataset import Dataset, LoadReport
 from cxlab.exceptions import DataContractError
 from cxlab.io import load_dataset
@@ -20,6 +21,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "DataContractError",
     "Dataset",
+    "JourneyArchetypes",
     "LoadReport",
     "Mapping",
     "build_features",

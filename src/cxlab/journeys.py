@@ -58,6 +58,8 @@ FEATURE_COLUMNS: dict[str, str] = {
     "share_stage_{stage}": "share of the customer's events in the stage",
     "n_kind_{kind}": "events of the kind (digital, physical, human)",
     "share_kind_{kind}": "share of the customer's events of the kind",
+    "share_tr_{touchpoint}__{touchpoint}": "share of the customer's transitions going from the first "
+    "touchpoint to the second (only from transition_features, for order-aware archetypes)",
     "exposed_{touchpoint}": "the touchpoint was used in the exposure window after signup_at",
     "window_complete": "the exposure window ended before the end of observation",
     "n_survey_responses": "survey responses given",
@@ -292,3 +294,41 @@ def _fill_counts(frame: pl.DataFrame) -> pl.DataFrame:
     counts = [c for c in frame.columns if c.startswith(("n_", "share_"))]
     flags = [c for c in frame.columns if c.startswith("exposed_")]
     return frame.with_columns(pl.col(counts).fill_null(0), pl.col(flags).fill_null(False))
+
+
+def transition_features(
+    dataset: Dataset, *, top: int = 20, observation_end: datetime | None = None
+) -> pl.DataFrame:
+    """Order-aware features: ``customer_id`` and ``share_tr_<from>__<to>``, each customer's
+    share of their transitions (consecutive events) that go from one touchpoint to another.
+
+    Only the ``top`` most informative transitions are kept: those whose share varies most
+    between customers. Join the result to :func:`build_features` to let archetypes tell
+    apart customers who use the same touchpoints in a different order.
+    """
+    events = journey_events(dataset, observation_end)
+    steps = events.select(
+        "customer_id",
+        pl.format("{}\t{}", pl.col("touchpoint"), pl.col("touchpoint").shift(-1)).alias("transition"),
+        (pl.col("journey") == pl.col("journey").shift(-1)).alias("_same"),
+    ).filter("_same")
+    shares = (
+        steps.group_by("customer_id", "transition")
+        .len()
+        .with_columns((pl.col("len") / pl.col("len").sum().over("customer_id")).alias("share"))
+    )
+    n = dataset.customers.height
+    variance = shares.group_by("transition").agg(
+        ((pl.col("share") ** 2).sum() / n - (pl.col("share").sum() / n) ** 2).alias("variance")
+    )
+    kept = variance.sort("variance", "transition", descending=[True, False]).head(top)["transition"].to_list()
+    wide = shares.filter(pl.col("transition").is_in(kept)).pivot(
+        on="transition", index="customer_id", values="share", on_columns=sorted(kept)
+    )
+    renamed = {t: "share_tr_" + "__".join(column_name(part) for part in t.split("\t")) for t in kept}
+    customers = dataset.customers.select("customer_id")
+    return (
+        customers.join(wide, on="customer_id", how="left", maintain_order="left")
+        .with_columns(pl.col(sorted(kept)).fill_null(0.0))
+        .rename(renamed)
+    )
