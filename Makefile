@@ -42,6 +42,7 @@ lab: $(SAMPLE)/.generated ## Open JupyterLab with a registered 'cxlab' kernel
 bench: $(VENV)/.installed ## Run the benchmarks (1M customers; several minutes)
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_journeys.py
+	$(BIN)/python benchmarks/bench_archetypes.py
 
 clean: ## Remove the environment, generated sample and caches (keeps reports/)
 	rm -rf $(VENV) $(SAMPLE) .pytest_cache .hypothesis

@@ -258,6 +258,21 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = np.argsort(order)[self.labels_]
 
 
+def archetype_map(model: JourneyArchetypes, features, *, size: int = 5_000, random_state: int = 0):
+    """A 2-D view of customers for :func:`cxlab.plotting.plot_archetype_map`: the first two
+    principal components of the preprocessed features of a sample, and its archetypes."""
+    check_is_fitted(model, "cluster_centers_")
+    rng = check_random_state(random_state)
+    table = (
+        features
+        if len(features) <= size
+        else features[np.sort(rng.choice(len(features), size, replace=False))]
+    )
+    Z = model.preprocessor_.transform(model._validate(table, reset=False))
+    Z = np.column_stack([Z, np.zeros((len(Z), max(0, 2 - Z.shape[1])))])  # one feature: a flat map
+    return PCA(2, random_state=random_state).fit_transform(Z), model.predict(table)
+
+
 def _feature_columns(X, model: JourneyArchetypes, *, reset: bool):
     """The columns to cluster on: those named by ``feature_prefixes`` (or all of them)."""
     if not hasattr(X, "columns"):

@@ -7,9 +7,11 @@ notebook for cxlab's readable defaults.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import polars as pl
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
 
 from cxlab.schema import STAGES, UNKNOWN
 
@@ -223,3 +225,95 @@ def _flow_columns(flows: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
         if sizes:
             columns[stage] = sorted(sizes, key=lambda t: (t[0] in ("(none)", "other"), -t[1]))
     return columns
+
+
+def plot_selection_scores(scores: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Silhouette and bootstrap stability for each number of archetypes, the choice marked
+    (from ``JourneyArchetypes.selection_scores_``)."""
+    ax = _axes(ax)
+    data = scores.to_pandas()
+    ax.plot(data["k"], data["silhouette"], marker="o", label="silhouette (separation)")
+    ax.errorbar(
+        data["k"],
+        data["stability"],
+        yerr=data["stability_sd"],
+        marker="s",
+        capsize=3,
+        label="stability (bootstrap ARI)",
+    )
+    for k in data.loc[data["chosen"], "k"]:
+        ax.axvline(k, color="grey", linestyle="--", linewidth=1)
+        ax.annotate(
+            f" chosen: {k}", (k, 0.5), ha="left", fontsize="small", xycoords=("data", "axes fraction")
+        )
+    ax.set(
+        title="Choosing the number of archetypes",
+        xlabel="number of archetypes",
+        ylabel="score",
+        ylim=(0, 1.05),
+    )
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_archetype_lifts(
+    lifts: pl.DataFrame, names: list[str], *, top: int = 12, ax: Axes | None = None
+) -> Axes:
+    """Heatmap of touchpoint lift per archetype (from ``JourneyArchetypes.lifts_``): above 1, the
+    archetype uses the touchpoint more than customers overall."""
+    touchpoints = lifts.filter(pl.col("feature").str.starts_with("share_tp_"))
+    data = touchpoints if touchpoints.height else lifts
+    spread = data.group_by("feature").agg((pl.col("lift").max() - pl.col("lift").min()).alias("spread"))
+    keep = spread.sort("spread", "feature", descending=[True, False])["feature"].head(top)
+    wide = (
+        data.filter(pl.col("feature").is_in(keep.implode()))
+        .with_columns(
+            pl.col("feature").str.replace("^share_(tp|tr|channel|stage|kind)_", "").str.replace_all("_", " ")
+        )
+        .to_pandas()
+        .pivot_table(index="archetype", columns="feature", values="lift")
+    )
+    wide.index = [names[i] for i in wide.index]
+    ax = _axes(ax, (11, 1.0 + 0.6 * len(wide)))
+    sns.heatmap(wide, cmap="RdBu_r", center=1, vmin=0, vmax=3, annot=True, fmt=".1f", cbar=False, ax=ax)
+    ax.set(title="What sets each archetype apart (lift: 2 = twice the average use)", xlabel="", ylabel="")
+    ax.tick_params(axis="x", rotation=40)
+    return ax
+
+
+def plot_archetype_sizes(profiles: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Share of customers and retention rate per archetype (from ``JourneyArchetypes.profiles_``)."""
+    data = profiles.to_dicts()[::-1]
+    ax = _axes(ax, (10, 1.0 + 0.5 * len(data)))
+    ax.barh(range(len(data)), [r["share"] for r in data], color=sns.color_palette("colorblind")[0])
+    ax.set_yticks(range(len(data)), [r["archetype_name"] for r in data], fontsize="small")
+    for y, r in enumerate(data):
+        retained = "" if r["retention_rate"] is None else f" · retained {r['retention_rate']:.0%}"
+        ax.text(
+            r["share"],
+            y,
+            f"  {r['share']:.0%} ({r['n_customers']:,}){retained}",
+            va="center",
+            fontsize="small",
+        )
+    ax.set_xlim(0, max(r["share"] for r in data) * 1.6)
+    ax.xaxis.set_major_formatter(PercentFormatter(1))
+    ax.set(title="Archetypes: share of customers and retention", xlabel="share of customers")
+    return ax
+
+
+def plot_archetype_map(
+    embedding: np.ndarray, labels: np.ndarray, names: list[str], *, ax: Axes | None = None
+) -> Axes:
+    """Customers on the first two principal components of the preprocessed features, coloured
+    by archetype (``embedding`` from :func:`cxlab.archetypes.archetype_map`)."""
+    ax = _axes(ax, (9, 6))
+    palette = sns.color_palette("colorblind", len(names))
+    for i, name in enumerate(names):
+        points = embedding[labels == i]
+        ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.4, color=palette[i], label=name)
+    ax.set(
+        title="Customers by journey mix, coloured by archetype", xlabel="component 1", ylabel="component 2"
+    )
+    ax.legend(frameon=False, fontsize="small", markerscale=3, loc="best")
+    return ax

@@ -124,3 +124,23 @@ def test_transition_features_by_hand(tiny):
     assert rows["c3"]["share_tr_website__checkout_payment"] == 1.0
     assert rows["c2"]["share_tr_search__checkout_payment"] == 0.0
     assert frame.width == 1 + 5  # 5 distinct transitions in the data, all kept
+
+
+def test_plots_draw_on_the_given_axes():
+    import matplotlib.pyplot as plt
+
+    from cxlab import plotting
+    from cxlab.archetypes import archetype_map
+
+    table = _blobs()
+    model = JourneyArchetypes(random_state=0).fit(table)
+    _, axes = plt.subplots(2, 2)
+    drawn = [
+        plotting.plot_selection_scores(model.selection_scores_, ax=axes[0, 0]),
+        plotting.plot_archetype_sizes(model.profiles_, ax=axes[0, 1]),
+        plotting.plot_archetype_lifts(model.lifts_, model.names_, ax=axes[1, 0]),
+        plotting.plot_archetype_map(*archetype_map(model, table), model.names_, ax=axes[1, 1]),
+    ]
+    assert drawn == list(axes.flat)
+    assert len(axes[1, 1].collections) == model.n_archetypes_  # one scatter per archetype
+    plt.close("all")
