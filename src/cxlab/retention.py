@@ -1,0 +1,371 @@
+"""Touchpoint impact on retention: a landmark analysis with lifelines.
+
+Only customers still active at the end of the exposure window (the *landmark*) enter, and
+exposure is what happened in that window, so that surviving longer cannot by itself create
+exposure (no immortal-time bias). Time runs from the landmark to churn, or to the end of
+observation (censored).
+
+* :func:`landmark_data` builds that data set and counts who is left out and why.
+* :func:`retention_curves` and :func:`retention_at`: Kaplan–Meier retention with
+  confidence bands and log-rank tests (``lifelines``).
+* :func:`touchpoint_hazard_ratios`: a Cox model of churn on every touchpoint exposure,
+  the archetype and the customer attributes: ``cox_hr`` rows of ``touchpoint_impact.csv``.
+* :func:`retention_difference`: exposed minus unexposed retention at the horizon,
+  standardised over the population (g-computation from the Cox model), with bootstrap
+  intervals: ``retention_diff`` rows.
+
+These are *adjusted associations*, not experiments: a touchpoint's estimate is free of the
+differences the model adjusts for (other touchpoints, archetype, attributes) and of none
+it does not know about.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from scipy.stats import norm
+
+MAX_LEVELS = 20
+"""An attribute with more levels than this is left out of the model (and the note says so)."""
+
+IMPACT_COLUMNS = [
+    "touchpoint", "method", "segment", "estimate", "ci_low", "ci_high", "p_value",
+    "n_exposed", "n_unexposed", "ph_p_value", "note",
+]  # fmt: skip
+
+
+class ImpactWarning(UserWarning):
+    """The estimates were computed, with a problem the analyst must know about."""
+
+
+@dataclass
+class Landmark:
+    """Customers active at the landmark, with ``duration`` (days after it) and ``churned``."""
+
+    data: pl.DataFrame
+    exposure_window_days: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exposures(self) -> list[str]:
+        return [c for c in self.data.columns if c.startswith("exposed_")]
+
+    def describe(self) -> str:
+        """Who is in the analysis and who is not, in plain words."""
+        c, days = self.counts, self.exposure_window_days
+        return (
+            f"{c['included']:,} of {c['customers']:,} customers were still active {days} days after "
+            f"signing up and are analysed; left out: {c['window_incomplete']:,} who signed up less "
+            f"than {days} days before the end of observation, "
+            f"{c['churned_in_window']:,} who churned within those days, {c['no_follow_up']:,} with no "
+            f"time observed after them. {c['churned']:,} of those analysed churned later."
+        )
+
+
+def landmark_data(features: pl.DataFrame, *, exposure_window_days: int = 30, archetypes=None) -> Landmark:
+    """The landmark data set from :func:`cxlab.build_features` (built with the same window).
+
+    ``archetypes`` (``customer_id``, ``archetype_name``, as in ``archetypes.csv``) adds each
+    customer's archetype.
+    """
+    window = float(exposure_window_days)
+    duration = pl.col("observed_days") - window
+    flagged = features.with_columns(
+        duration.alias("duration"),
+        (~pl.col("window_complete")).alias("_incomplete"),
+        (pl.col("window_complete") & pl.col("is_churned") & (duration <= 0)).alias("_early"),
+        (pl.col("window_complete") & ~pl.col("is_churned") & (duration <= 0)).alias("_no_follow_up"),
+    )
+    keep = ~(pl.col("_incomplete") | pl.col("_early") | pl.col("_no_follow_up"))
+    columns = ["customer_id", "duration", pl.col("is_churned").alias("churned")]
+    columns += [c for c in features.columns if c.startswith(("exposed_", "attr_"))]
+    data = flagged.filter(keep).select(columns)
+    if archetypes is not None:
+        data = data.join(archetypes.select("customer_id", "archetype_name"), on="customer_id", how="left")
+    counts = {
+        "customers": features.height,
+        "window_incomplete": int(flagged["_incomplete"].sum()),
+        "churned_in_window": int(flagged["_early"].sum()),
+        "no_follow_up": int(flagged["_no_follow_up"].sum()),
+        "included": data.height,
+        "churned": int(data["churned"].sum()),
+    }
+    return Landmark(data, exposure_window_days, counts)
+
+
+# -- Kaplan–Meier --------------------------------------------------------------------------
+
+
+def retention_curves(landmark: Landmark, by: str) -> tuple[dict[str, KaplanMeierFitter], float]:
+    """A fitted Kaplan–Meier estimator per group of ``by`` and the log-rank test's p-value
+    (None with fewer than two groups)."""
+    data = landmark.data.select("duration", "churned", pl.col(by).cast(pl.String)).drop_nulls(by).to_pandas()
+    fitters = {
+        str(group): KaplanMeierFitter(label=str(group)).fit(rows["duration"], rows["churned"])
+        for group, rows in data.groupby(by, sort=True)
+    }
+    if len(fitters) < 2:
+        return fitters, None
+    test = multivariate_logrank_test(data["duration"], data[by], data["churned"])
+    return fitters, float(test.p_value)
+
+
+def retention_at(fitters: dict[str, KaplanMeierFitter], days=(30, 90, 180)) -> pl.DataFrame:
+    """Retention at each of ``days`` after the landmark per group, with its 95% interval
+    (empty past a group's longest follow-up)."""
+    rows = []
+    for group, kmf in fitters.items():
+        band = kmf.confidence_interval_survival_function_
+        for t in days:
+            observed = t <= kmf.timeline.max()
+            at = band.loc[:t].iloc[-1].to_numpy() if observed else [None, None]
+            rows.append(
+                {
+                    "group": group,
+                    "days": t,
+                    "n_at_start": int(kmf.event_table["at_risk"].iloc[0]),
+                    "retention": float(kmf.survival_function_at_times(t).iloc[0]) if observed else None,
+                    "ci_low": float(at[0]) if observed else None,
+                    "ci_high": float(at[1]) if observed else None,
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+# -- Cox model -----------------------------------------------------------------------------
+
+
+@dataclass
+class CoxResult:
+    """A fitted Cox model, its design matrix and the ``cox_hr`` rows."""
+
+    model: CoxPHFitter | None
+    design: pd.DataFrame | None
+    table: pl.DataFrame
+    estimable: list[str]
+
+
+def touchpoint_hazard_ratios(
+    landmark: Landmark,
+    *,
+    min_exposed: int = 50,
+    segment: str = "all",
+    adjust_for_archetype: bool = True,
+    penalizer: float = 0.0,
+) -> CoxResult:
+    """Hazard ratio of churn after the landmark for each touchpoint exposure, adjusted for the
+    other exposures, the archetype (reference: the largest) and the customer attributes
+    (reference: each one's most common level). Exposures with fewer than ``min_exposed``
+    exposed or unexposed customers are listed as not estimable, with the reason."""
+    data = landmark.data
+    counts = {c: int(data[c].sum()) for c in landmark.exposures}
+    estimable = [c for c, n in counts.items() if min(n, data.height - n) >= min_exposed]
+    notes = {
+        c: f"not estimable: {n:,} exposed and {data.height - n:,} unexposed, below min_exposed={min_exposed}"
+        for c, n in counts.items()
+        if c not in estimable
+    }
+    model = design = None
+    if data["churned"].sum() == 0:
+        notes = {c: "not estimable: nobody churned after the landmark" for c in counts}
+        estimable = []
+    if estimable:
+        design = _design(data, estimable, adjust_for_archetype=adjust_for_archetype)
+        redundant = _redundant_columns(design.drop(columns=["duration", "churned"]))
+        notes |= {c: "not estimable: determined by the other columns (collinear)" for c in redundant}
+        estimable = [c for c in estimable if c not in redundant]
+        design = design.drop(columns=redundant)
+        model = _fit_cox(design, penalizer)
+        if model is None:
+            notes |= {c: "not estimable: " + NO_CONVERGENCE for c in estimable}
+            estimable = []
+        else:
+            ph = _ph_p_values(model, design)
+    rows = []
+    for column, n in counts.items():
+        row = {"touchpoint": column.removeprefix("exposed_"), "method": "cox_hr", "segment": segment}
+        row |= {"n_exposed": n, "n_unexposed": data.height - n, "note": notes.get(column, "")}
+        if column in estimable:
+            s = model.summary.loc[column]
+            row |= {"estimate": s["exp(coef)"], "ci_low": s["exp(coef) lower 95%"]}
+            row |= {"ci_high": s["exp(coef) upper 95%"], "p_value": s["p"], "ph_p_value": ph.get(column)}
+        rows.append(row)
+    return CoxResult(model, design, _impact_frame(rows), estimable)
+
+
+def _impact_frame(rows: list[dict]) -> pl.DataFrame:
+    schema = {c: pl.Float64 for c in IMPACT_COLUMNS} | {
+        c: pl.String for c in ("touchpoint", "method", "segment", "note")
+    }
+    schema |= {"n_exposed": pl.Int64, "n_unexposed": pl.Int64}
+    return pl.DataFrame(rows, schema={c: schema[c] for c in IMPACT_COLUMNS})
+
+
+def _design(data: pl.DataFrame, exposures: list[str], *, adjust_for_archetype: bool) -> pd.DataFrame:
+    """Numeric design: exposures as 0/1, categoricals as indicators against a named reference."""
+    parts = [data.select("duration", pl.col("churned").cast(pl.Int8), pl.col(exposures).cast(pl.Int8))]
+    categoricals = [c for c in data.columns if c.startswith("attr_")]
+    if adjust_for_archetype and "archetype_name" in data.columns:
+        categoricals.append("archetype_name")
+    for column in categoricals:
+        values = data[column].cast(pl.String).fill_null("(missing)")
+        levels = values.value_counts(sort=True)[column].to_list()
+        if 1 < len(levels) <= MAX_LEVELS:
+            reference, others = levels[0], sorted(levels[1:])
+            label = column.removeprefix("attr_")
+            parts.append(
+                pl.DataFrame({f"{label}={v} (vs {reference})": (values == v).cast(pl.Int8) for v in others})
+            )
+    return pl.concat(parts, how="horizontal").cast(pl.Float64).to_pandas()
+
+
+def _redundant_columns(covariates: pd.DataFrame, max_rows: int = 20_000) -> list[str]:
+    """Columns that are a linear combination of earlier ones once centred (a Cox model has no
+    intercept, so for example exposures that every customer has exactly one of are redundant)."""
+    sample = covariates if len(covariates) <= max_rows else covariates.sample(max_rows, random_state=0)
+    centred = (sample - sample.mean()).to_numpy()
+    kept, redundant = [], []
+    for i, column in enumerate(covariates.columns):
+        if np.linalg.matrix_rank(centred[:, [*kept, i]]) > len(kept):
+            kept.append(i)
+        else:
+            redundant.append(column)
+    return redundant
+
+
+NO_CONVERGENCE = (
+    "The Cox model did not converge, usually because an exposure or attribute level (almost) "
+    "always or never goes with churn, or two of them (almost) always occur together. Remedy: "
+    "raise min_exposed, or pass a small penalizer (for example 0.01)."
+)
+
+
+def _fit_cox(design: pd.DataFrame, penalizer: float) -> CoxPHFitter | None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            model = CoxPHFitter(penalizer=penalizer).fit(design, "duration", "churned")
+        except ConvergenceError as error:
+            warnings.warn(
+                f"{NO_CONVERGENCE} lifelines said: {str(error).splitlines()[0]}", ImpactWarning, stacklevel=3
+            )
+            return None
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            warnings.warn(
+                f"The Cox model fitted with a problem ({str(warning.message).splitlines()[0]}); "
+                "intervals of the named columns may be unreliable. Remedy: raise min_exposed or "
+                "pass a small penalizer (for example 0.01).",
+                ImpactWarning,
+                stacklevel=3,
+            )
+    return model
+
+
+def _ph_p_values(model: CoxPHFitter, design: pd.DataFrame, max_rows: int = 50_000) -> dict[str, float]:
+    """Proportional-hazards test (Schoenfeld residuals against time rank) per covariate;
+    on a sample of ``max_rows`` for large data. A small p-value means the effect changes
+    over time: read its hazard ratio as an average over follow-up."""
+    sample = design if len(design) <= max_rows else design.sample(max_rows, random_state=0)
+    refit = (
+        model
+        if sample is design
+        else CoxPHFitter(penalizer=model.penalizer).fit(sample, "duration", "churned")
+    )
+    result = proportional_hazard_test(refit, sample, time_transform="rank")
+    return result.summary["p"].to_dict()
+
+
+# -- retention difference ------------------------------------------------------------------
+
+
+def retention_difference(
+    cox: CoxResult,
+    *,
+    horizon_days: int = 180,
+    n_bootstrap: int = 40,
+    bootstrap_sample: int = 20_000,
+    segment: str = "all",
+    random_state: int = 0,
+) -> pl.DataFrame:
+    """Adjusted difference in retention at ``horizon_days`` after the landmark, exposed minus
+    unexposed, standardised over the population (g-computation): everyone's predicted
+    retention with the exposure set to 1, minus with it set to 0, averaged.
+
+    The 95% interval is normal, from the standard deviation of the estimates over
+    ``n_bootstrap`` refits on resamples of ``bootstrap_sample`` customers; when that is
+    fewer than all of them, the deviation is scaled by sqrt(sample / all) (the m-out-of-n
+    bootstrap), which keeps refits affordable at a million customers.
+    """
+    rows = [
+        {k: r[k] for k in ("touchpoint", "n_exposed", "n_unexposed", "note")}
+        for r in cox.table.iter_rows(named=True)
+    ]
+    point = _g_computation(cox.model, cox.design, cox.estimable, horizon_days) if cox.estimable else {}
+    spread = _bootstrap_sd(cox, horizon_days, n_bootstrap, bootstrap_sample, random_state) if point else {}
+    for row in rows:
+        column = f"exposed_{row['touchpoint']}"
+        row |= {"method": "retention_diff", "segment": segment}
+        if column in point:
+            estimate, sd = point[column], spread.get(column, np.nan)
+            row |= {"estimate": estimate, "ci_low": estimate - 1.96 * sd, "ci_high": estimate + 1.96 * sd}
+            row["p_value"] = float(2 * norm.sf(abs(estimate) / sd)) if sd > 0 else None
+    return _impact_frame(rows)
+
+
+def _g_computation(model: CoxPHFitter, design: pd.DataFrame, exposures: list[str], horizon: float) -> dict:
+    """Mean predicted retention at ``horizon`` with each exposure set to 1, minus set to 0."""
+    baseline = model.baseline_cumulative_hazard_.iloc[:, 0]
+    cumulative = float(baseline.loc[:horizon].iloc[-1]) if (baseline.index <= horizon).any() else 0.0
+    covariates = design[model.params_.index]
+    linear = model.predict_log_partial_hazard(covariates).to_numpy()
+    result = {}
+    for column in exposures:
+        beta, x = model.params_[column], covariates[column].to_numpy()
+        exposed = np.exp(-cumulative * np.exp(linear + beta * (1 - x)))
+        unexposed = np.exp(-cumulative * np.exp(linear - beta * x))
+        result[column] = float(exposed.mean() - unexposed.mean())
+    return result
+
+
+def _bootstrap_sd(cox: CoxResult, horizon: float, n_bootstrap: int, size: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    n = len(cox.design)
+    m = min(n, size)
+    estimates = []
+    for _ in range(n_bootstrap):
+        sample = cox.design.iloc[rng.integers(0, n, m)].reset_index(drop=True)
+        sample = sample.loc[:, sample.nunique() > 1]  # a rare level may be absent from a resample
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = CoxPHFitter(penalizer=cox.model.penalizer).fit(sample, "duration", "churned")
+        except ConvergenceError:
+            continue
+        kept = [c for c in cox.estimable if c in model.params_.index]
+        estimates.append(_g_computation(model, sample, kept, horizon))
+    frame = pd.DataFrame(estimates)
+    return (frame.std() * np.sqrt(m / n)).to_dict() if len(frame) >= 2 else {}
+
+
+def effects_by_archetype(
+    landmark: Landmark, *, min_exposed: int = 50, penalizer: float = 0.0
+) -> pl.DataFrame:
+    """``cox_hr`` rows within each archetype (``segment`` = its name), adjusted for the other
+    exposures and the attributes; touchpoints too rare within an archetype say so in ``note``."""
+    if "archetype_name" not in landmark.data.columns:
+        return _impact_frame([])
+    tables = []
+    for name in sorted(landmark.data["archetype_name"].drop_nulls().unique().to_list()):
+        subset = landmark.data.filter(pl.col("archetype_name") == name).drop("archetype_name")
+        part = Landmark(subset, landmark.exposure_window_days)
+        cox = touchpoint_hazard_ratios(part, min_exposed=min_exposed, segment=name, penalizer=penalizer)
+        tables.append(cox.table)
+    return pl.concat(tables)
