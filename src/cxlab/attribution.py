@@ -152,3 +152,10 @@ def attribution(
     table = pl.concat([heuristic_credit(paths, half_life_days=half_life_days), markov_credit(paths)])
     conversion = pl.lit(f"retained {horizon_days} days after the exposure window").alias("conversion")
     return table.select("touchpoint", "method", conversion, "credit", "n_customers"), counts
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    return (
+        f"{counts['known_outcome']:,} customers with a known outcome; {counts['unknown_outcome']:,} whose "
+        "horizon lies after the end of observation are left out."
+    )

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from cxlab.schema import STAGES, UNKNOWN
 
@@ -316,4 +316,95 @@ def plot_archetype_map(
         title="Customers by journey mix, coloured by archetype", xlabel="component 1", ylabel="component 2"
     )
     ax.legend(frameon=False, fontsize="small", markerscale=3, loc="best")
+    return ax
+
+
+def plot_hazard_ratios(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Forest plot of adjusted hazard ratios with 95% intervals (``cox_hr`` rows of
+    ``touchpoint_impact``); left of 1 the touchpoint goes with less churn."""
+    data = impact.filter(pl.col("method") == "cox_hr", pl.col("estimate").is_not_null()).sort("estimate")
+    rows = data.to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.35 * len(rows) + 1.2)))
+    colors = sns.color_palette("colorblind")
+    for y, r in enumerate(rows):
+        significant = r["ci_high"] < 1 or r["ci_low"] > 1
+        color = (colors[2] if r["estimate"] < 1 else colors[3]) if significant else "grey"
+        ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=color, linewidth=2)
+        ax.plot(r["estimate"], y, "o", color=color)
+    ax.axvline(1, color="black", linewidth=1)
+    ax.set_xscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.set_yticks(range(len(rows)), [r["touchpoint"].replace("_", " ") for r in rows], fontsize="small")
+    ax.set(
+        title="Adjusted hazard ratio of churn (95% CI): below 1 = fewer churn",
+        xlabel="hazard ratio (log scale)",
+    )
+    return ax
+
+
+def plot_retention_difference(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Bars of the adjusted retention difference at the horizon, in points, with 95% intervals
+    (``retention_diff`` rows of ``touchpoint_impact``)."""
+    data = impact.filter(pl.col("method") == "retention_diff", pl.col("estimate").is_not_null()).sort(
+        "estimate"
+    )
+    rows = data.to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.35 * len(rows) + 1.2)))
+    colors = sns.color_palette("colorblind")
+    values = [100 * r["estimate"] for r in rows]
+    errors = [
+        [100 * (r["estimate"] - r["ci_low"]) for r in rows],
+        [100 * (r["ci_high"] - r["estimate"]) for r in rows],
+    ]
+    ax.barh(
+        range(len(rows)),
+        values,
+        xerr=errors,
+        color=[colors[2] if v > 0 else colors[3] for v in values],
+        capsize=2,
+    )
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(range(len(rows)), [r["touchpoint"].replace("_", " ") for r in rows], fontsize="small")
+    ax.set(title="Adjusted difference in retention at the horizon (95% CI)", xlabel="percentage points")
+    return ax
+
+
+def plot_retention_curves(
+    fitters: dict, *, title: str = "Retention after the landmark", ax: Axes | None = None
+) -> Axes:
+    """Kaplan–Meier retention curves with 95% bands, one per group (from ``retention_curves``)."""
+    ax = _axes(ax)
+    for kmf in fitters.values():
+        kmf.plot_survival_function(ax=ax, ci_show=True)
+    ax.yaxis.set_major_formatter(PercentFormatter(1))
+    ax.set(title=title, xlabel="days after the end of the exposure window", ylabel="still retained")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_calibration(retained: np.ndarray, predicted: np.ndarray, *, ax: Axes | None = None) -> Axes:
+    """Predicted against observed retention in bins (a calibrated model follows the diagonal)."""
+    from sklearn.calibration import CalibrationDisplay
+
+    ax = _axes(ax, (5.5, 5))
+    CalibrationDisplay.from_predictions(retained, predicted, n_bins=10, ax=ax, name="gradient boosting")
+    ax.set(title="Calibration of the retention prediction")
+    return ax
+
+
+def plot_importance(importance: pl.DataFrame, *, top: int = 12, ax: Axes | None = None) -> Axes:
+    """Permutation importance (drop in ROC AUC when an input is shuffled), for the prediction only."""
+    rows = importance.head(top).to_dicts()[::-1]
+    ax = _axes(ax, (9, max(3.0, 0.35 * len(rows) + 1.2)))
+    ax.barh(
+        range(len(rows)),
+        [r["importance"] for r in rows],
+        xerr=[r["importance_sd"] for r in rows],
+        color=sns.color_palette("colorblind")[0],
+        capsize=2,
+    )
+    ax.set_yticks(range(len(rows)), [r["feature"].replace("_", " ") for r in rows], fontsize="small")
+    ax.set(title="What the prediction leans on (not effects)", xlabel="drop in ROC AUC when shuffled")
     return ax

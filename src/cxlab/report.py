@@ -76,6 +76,16 @@ def save_table(frame: pl.DataFrame, run_dir: str | Path, name: str) -> Path:
     return path
 
 
+def read_table(run_dir: str | Path, name: str) -> pl.DataFrame | None:
+    """A result table an earlier notebook of the run wrote, or None if there is none."""
+    path = Path(run_dir) / "tables" / name
+    if not path.is_file():
+        return None
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
+    return pl.read_csv(path, schema_overrides={"customer_id": pl.String})
+
+
 @dataclass
 class NotebookRun:
     """How one notebook of a run went."""

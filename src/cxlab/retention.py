@@ -369,3 +369,42 @@ def effects_by_archetype(
         cox = touchpoint_hazard_ratios(part, min_exposed=min_exposed, segment=name, penalizer=penalizer)
         tables.append(cox.table)
     return pl.concat(tables)
+
+
+# -- plain-language findings ---------------------------------------------------------------
+
+
+def describe_ph_check(table: pl.DataFrame, *, alpha: float = 0.01) -> str:
+    """One sentence on the proportional-hazards check of ``cox_hr`` rows."""
+    drifting = table.filter(pl.col("ph_p_value") < alpha)["touchpoint"].to_list()
+    if not drifting:
+        return "Proportional-hazards check (Schoenfeld residuals): no effect changes clearly over follow-up."
+    return (
+        f"Proportional-hazards check (Schoenfeld residuals): the effect of {', '.join(drifting)} changes "
+        "over follow-up; read its hazard ratio as an average over time."
+    )
+
+
+def describe_differences(
+    difference: pl.DataFrame, *, window_days: int, horizon_days: int, top: int = 3
+) -> list[str]:
+    """Sentences for the touchpoints whose retention difference is clearly above, then below, zero."""
+    sentences = []
+    for helps in (True, False):
+        clear = difference.filter(pl.col("ci_low") > 0 if helps else pl.col("ci_high") < 0)
+        for r in clear.sort("estimate", descending=helps).head(top).iter_rows(named=True):
+            sentences.append(
+                f"Customers who used {r['touchpoint'].replace('_', ' ')} in their first {window_days} days: "
+                f"retention {horizon_days} days later {100 * r['estimate']:+.1f} points "
+                f"(95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})."
+            )
+    return sentences or [
+        "No touchpoint changes retention at the horizon clearly (every interval includes 0)."
+    ]
+
+
+def strongest_touchpoint(difference: pl.DataFrame | None) -> str:
+    """The touchpoint with the largest adjusted retention difference (either sign), or ''."""
+    if difference is None or difference["estimate"].is_null().all():
+        return ""
+    return difference.drop_nulls("estimate").sort(pl.col("estimate").abs(), descending=True)["touchpoint"][0]
