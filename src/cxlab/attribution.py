@@ -66,11 +66,12 @@ def heuristic_credit(paths: pl.DataFrame, *, half_life_days: float = 7.0) -> pl.
         "linear": 1 / pl.len().over("journey"),
         "time_decay": decay / decay.sum().over("journey"),
     }
+    weighted = retained.with_columns(weight.alias(method) for method, weight in weights.items())
     tables = [
-        retained.group_by("touchpoint")
-        .agg(weight.sum().alias("credit"))
+        weighted.group_by("touchpoint")
+        .agg(pl.col(method).sum().alias("credit"))
         .with_columns(pl.lit(method).alias("method"))
-        for method, weight in weights.items()
+        for method in weights
     ]
     return _normalise(pl.concat(tables), retained["customer_id"].n_unique())
 

@@ -52,8 +52,8 @@ def predict_retention(
     max_customers: int = 100_000,
     random_state: int = 0,
 ) -> RetentionPrediction | None:
-    """Fit and cross-validate the classifier; None when the outcome does not vary (then
-    there is nothing to predict). Customers censored before the horizon are left out and
+    """Fit and cross-validate the classifier; None when too few customers are followed to the
+    horizon, or their outcome does not vary (then there is nothing to predict). Customers censored before the horizon are left out and
     counted; at most ``max_customers`` (a random sample) are used."""
     data = landmark.data
     known = (pl.col("churned") & (pl.col("duration") <= horizon_days)) | (pl.col("duration") >= horizon_days)

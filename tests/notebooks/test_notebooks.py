@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import papermill as pm
+import polars as pl
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,3 +34,23 @@ def test_notebook_runs_with_its_default_parameters(notebook, checkout):
         kernel_name="python3",
         progress_bar=False,
     )
+
+
+@pytest.mark.notebook
+def test_impact_notebook_says_why_when_the_data_cannot_support_it(tiny, tmp_path):
+    # Three customers: every touchpoint is below min_exposed and there is one archetype.
+    notebook = ROOT / "notebooks" / "04_touchpoint_impact.ipynb"
+    executed = tmp_path / "executed.ipynb"
+    pm.execute_notebook(
+        str(notebook),
+        str(executed),
+        parameters={"data_dir": str(tiny), "run_dir": str(tmp_path / "run")},
+        cwd=str(notebook.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    impact = pl.read_csv(tmp_path / "run" / "tables" / "touchpoint_impact.csv")
+    assert impact.height > 0 and impact["estimate"].is_null().all()
+    assert impact["note"].str.starts_with("not estimable").all()
+    text = executed.read_text()
+    assert "nothing to predict" in text and "Log-rank test: one archetype only" in text

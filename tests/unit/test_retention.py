@@ -1,0 +1,152 @@
+"""Landmark data, Cox hazard ratios and retention differences on hand-built data."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+import pytest
+from lifelines import CoxPHFitter
+
+from cxlab import retention
+from cxlab.retention import Landmark
+
+
+def _features(rows):
+    columns = [
+        "customer_id",
+        "is_churned",
+        "observed_days",
+        "window_complete",
+        "exposed_chat",
+        "attr_segment",
+    ]
+    frame = pl.DataFrame(rows, schema=columns, orient="row")
+    return frame.with_columns(pl.lit(datetime(2025, 1, 1)).alias("signup_at"))
+
+
+def test_landmark_keeps_customers_active_at_the_end_of_the_window_and_counts_the_rest():
+    features = _features(
+        [
+            ("a", False, 20.0, False, True, "x"),  # signed up 20 days before the end: window incomplete
+            ("b", True, 10.0, True, True, "x"),  # churned on day 10, inside the window
+            ("c", False, 30.0, True, False, "y"),  # active, but observation ends at the landmark
+            ("d", True, 100.0, True, False, "y"),  # churned 70 days after the landmark
+            ("e", False, 200.0, True, True, "x"),  # censored 170 days after the landmark
+        ]
+    )
+    landmark = retention.landmark_data(features, exposure_window_days=30)
+    assert landmark.data["customer_id"].to_list() == ["d", "e"]
+    assert landmark.data["duration"].to_list() == [70.0, 170.0]
+    assert landmark.data["churned"].to_list() == [True, False]
+    counts = landmark.counts
+    assert (counts["window_incomplete"], counts["churned_in_window"], counts["no_follow_up"]) == (1, 1, 1)
+    assert (counts["included"], counts["churned"]) == (2, 1)
+    assert "2 of 5 customers" in landmark.describe()
+
+
+def _simulated(n=4_000, seed=0):
+    """Exposure 'chat' halves the hazard; 'email' does nothing; segment b doubles it."""
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(["a", "b"], n)
+    chat = rng.random(n) < np.where(segment == "b", 0.6, 0.3)  # confounded with segment
+    email = rng.random(n) < 0.5
+    hazard = 0.004 * np.exp(np.log(0.5) * chat + np.log(2) * (segment == "b"))
+    time = rng.exponential(1 / hazard)
+    censor = rng.uniform(50, 400, n)
+    data = pl.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "duration": np.minimum(time, censor),
+            "churned": time <= censor,
+            "exposed_chat": chat,
+            "exposed_email": email,
+            "exposed_everyone": np.ones(n, dtype=bool),
+            "exposed_rare": np.arange(n) < 10,
+            "attr_segment": segment,
+        }
+    )
+    return Landmark(data, 30)
+
+
+def test_cox_rows_estimates_and_reasons_for_missing_ones():
+    cox = retention.touchpoint_hazard_ratios(_simulated(), min_exposed=50)
+    rows = {r["touchpoint"]: r for r in cox.table.iter_rows(named=True)}
+    assert rows["chat"]["ci_low"] < 0.5 < rows["chat"]["ci_high"] and rows["chat"]["p_value"] < 1e-6
+    assert rows["email"]["ci_low"] < 1 < rows["email"]["ci_high"]
+    assert rows["everyone"]["estimate"] is None and "0 unexposed" in rows["everyone"]["note"]
+    assert rows["rare"]["estimate"] is None and "10 exposed" in rows["rare"]["note"]
+    assert rows["chat"]["n_exposed"] + rows["chat"]["n_unexposed"] == 4_000
+    assert "segment=b (vs a)" in cox.model.params_.index or "segment=a (vs b)" in cox.model.params_.index
+    assert 0 <= rows["chat"]["ph_p_value"] <= 1
+
+
+def test_exposures_that_partition_customers_are_flagged_as_collinear():
+    landmark = _simulated()
+    data = landmark.data.with_columns((~pl.col("exposed_chat")).alias("exposed_no_chat"))
+    cox = retention.touchpoint_hazard_ratios(Landmark(data, 30))
+    notes = dict(cox.table.select("touchpoint", "note").iter_rows())
+    assert "collinear" in notes["no_chat"] and notes["chat"] == ""
+
+
+def test_no_churn_means_nothing_to_estimate():
+    data = _simulated().data.with_columns(pl.lit(False).alias("churned"))
+    cox = retention.touchpoint_hazard_ratios(Landmark(data, 30))
+    assert cox.table["estimate"].is_null().all()
+    assert (cox.table["note"] == "not estimable: nobody churned after the landmark").all()
+
+
+def test_g_computation_agrees_with_lifelines_survival_predictions():
+    # Reference: lifelines' own predict_survival_function, averaged with the exposure set to 1 and 0.
+    cox = retention.touchpoint_hazard_ratios(_simulated(n=1_500), min_exposed=50)
+    table = retention.retention_difference(cox, horizon_days=180, n_bootstrap=5)
+    chat = table.filter(touchpoint="chat").row(0, named=True)
+    X = cox.design.drop(columns=["duration", "churned"])
+    mean_retention = [
+        cox.model.predict_survival_function(X.assign(exposed_chat=value), times=[180]).mean(axis=1).iloc[0]
+        for value in (1.0, 0.0)
+    ]
+    assert chat["estimate"] == pytest.approx(mean_retention[0] - mean_retention[1], abs=1e-9)
+    assert chat["estimate"] > 0 and chat["ci_low"] < chat["estimate"] < chat["ci_high"]
+
+
+def test_unadjusted_estimate_of_the_confounded_exposure_is_further_from_the_truth():
+    landmark = _simulated(n=8_000, seed=2)
+    adjusted = retention.touchpoint_hazard_ratios(landmark).table.filter(touchpoint="chat")["estimate"][0]
+    design = landmark.data.select("duration", "churned", pl.col("exposed_chat").cast(pl.Float64)).to_pandas()
+    naive = CoxPHFitter().fit(design, "duration", "churned").hazard_ratios_["exposed_chat"]
+    assert abs(np.log(adjusted) - np.log(0.5)) < 0.1 < abs(np.log(naive) - np.log(0.5))
+
+
+def test_retention_at_reads_kaplan_meier_with_its_band():
+    data = pl.DataFrame(
+        {"duration": [10.0, 20.0, 30.0, 40.0], "churned": [True, True, False, True], "group": ["g"] * 4}
+    )
+    fitters, p_value = retention.retention_curves(Landmark(data, 30), "group")
+    table = retention.retention_at(fitters, days=(15, 35, 99)).to_dicts()
+    assert p_value is None  # one group: nothing to compare
+    assert table[0]["retention"] == pytest.approx(0.75) and table[1]["retention"] == pytest.approx(0.5)
+    assert table[0]["ci_low"] < 0.75 < table[0]["ci_high"]
+    assert table[2]["retention"] is None  # past the longest follow-up
+
+
+def test_effects_by_archetype_label_each_segment():
+    data = _simulated().data.with_columns(pl.col("attr_segment").alias("archetype_name")).drop("attr_segment")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = retention.effects_by_archetype(Landmark(data, 30))
+    assert set(table["segment"]) == {"a", "b"}
+    chat = dict(table.filter(touchpoint="chat").select("segment", "estimate").iter_rows())
+    assert all(0.35 < hr < 0.7 for hr in chat.values())
+
+
+def test_prediction_is_better_than_chance_and_leans_on_the_real_signals():
+    from cxlab.prediction import predict_retention
+
+    result = predict_retention(_simulated(n=3_000), horizon_days=180, n_folds=3)
+    assert 0.55 < result.auc < 0.8 and len(result.auc_by_fold) == 3
+    assert set(result.importance["feature"].head(2)) == {"exposed_chat", "attr_segment"}
+    assert result.n_customers + result.n_censored == 3_000
+    assert "ROC AUC" in result.describe(180)
