@@ -46,6 +46,13 @@ def run_step(script: str, step: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run_on_validated(script: str, step: str, out: Path) -> dict:
+    """Run a step that reads ``out/validated`` (the saved 1M-customer dataset), making it first."""
+    if not (out / "validated").exists():
+        run_step(str(Path(__file__).with_name("bench_journeys.py")), "prepare", "--out", str(out))
+    return run_step(script, step, "--out", str(out))
+
+
 def scan_floor(directory: Path) -> int:
     """The floor every step is compared with: scan the events and count them per customer."""
     import polars as pl

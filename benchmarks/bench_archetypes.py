@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from _harness import arguments, current_mb, peak_mb, run_step
+from _harness import arguments, current_mb, peak_mb, run_on_validated
 
 
 def _step(name: str, customers: int, out: Path) -> dict:
@@ -38,9 +38,7 @@ def main() -> None:
     args = arguments(__doc__, _step)
     if args is None:
         return
-    if not (args.out / "validated").exists():
-        run_step(str(Path(__file__).with_name("bench_journeys.py")), "prepare", "--out", str(args.out))
-    r = run_step(__file__, "fit", "--out", str(args.out))
+    r = run_on_validated(__file__, "fit", args.out)
     print(f"JourneyArchetypes.fit on {r['customers']:,} customers: {r['seconds']:.1f} s (target under 60 s)")
     print(f"  chose k={r['k']} (bootstrap stability {r['stability']:.2f})")
     print(f"  peak memory {r['peak_mb']:,} MB, +{r['extra_mb']:,} MB over the feature table")

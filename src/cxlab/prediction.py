@@ -53,8 +53,9 @@ def predict_retention(
     random_state: int = 0,
 ) -> RetentionPrediction | None:
     """Fit and cross-validate the classifier; None when too few customers are followed to the
-    horizon, or their outcome does not vary (then there is nothing to predict). Customers censored before the horizon are left out and
-    counted; at most ``max_customers`` (a random sample) are used."""
+    horizon, or their outcome does not vary (then there is nothing to predict). Customers
+    censored before the horizon are left out and counted; at most ``max_customers`` (a
+    random sample) are used."""
     data = landmark.data
     known = (pl.col("churned") & (pl.col("duration") <= horizon_days)) | (pl.col("duration") >= horizon_days)
     usable = data.filter(known)

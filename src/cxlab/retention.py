@@ -72,13 +72,16 @@ class Landmark:
 def landmark_data(features: pl.DataFrame, *, exposure_window_days: int = 30, archetypes=None) -> Landmark:
     """The landmark data set from :func:`cxlab.build_features` (built with the same window).
 
+    ``duration`` counts whole days after the landmark (rounded up; ties are handled by
+    Efron's method in the Cox model), ``churned`` whether follow-up ended in churn.
+
     ``archetypes`` (``customer_id``, ``archetype_name``, as in ``archetypes.csv``) adds each
     customer's archetype.
     """
     window = float(exposure_window_days)
     duration = pl.col("observed_days") - window
     flagged = features.with_columns(
-        duration.alias("duration"),
+        duration.ceil().alias("duration"),  # whole days: ties make the Cox fit ~15x faster at 1M
         (~pl.col("window_complete")).alias("_incomplete"),
         (pl.col("window_complete") & pl.col("is_churned") & (duration <= 0)).alias("_early"),
         (pl.col("window_complete") & ~pl.col("is_churned") & (duration <= 0)).alias("_no_follow_up"),
