@@ -411,3 +411,8 @@ def strongest_touchpoint(difference: pl.DataFrame | None) -> str:
     if difference is None or difference["estimate"].is_null().all():
         return ""
     return difference.drop_nulls("estimate").sort(pl.col("estimate").abs(), descending=True)["touchpoint"][0]
+
+
+def impact_table(*tables: pl.DataFrame | None) -> pl.DataFrame:
+    """The ``touchpoint_impact.csv`` table from the parts that could be estimated (maybe none)."""
+    return pl.concat([_impact_frame([]), *(t for t in tables if t is not None)])

@@ -11,6 +11,8 @@ import papermill as pm
 import polars as pl
 import pytest
 
+from tests.conftest import write_dataset
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -54,3 +56,21 @@ def test_impact_notebook_says_why_when_the_data_cannot_support_it(tiny, tmp_path
     assert impact["note"].str.starts_with("not estimable").all()
     text = executed.read_text()
     assert "nothing to predict" in text and "Log-rank test: one archetype only" in text
+
+
+@pytest.mark.notebook
+def test_impact_notebook_when_nobody_is_followed_past_the_window(tmp_path):
+    # Everyone signed up in the last 30 days of the data: nobody reaches the landmark.
+    write_dataset(
+        tmp_path / "recent",
+        customers="customer_id,signup_at\na,2025-04-10\nb,2025-04-20\n",
+        interactions="customer_id,timestamp,touchpoint\na,2025-04-10,website\nb,2025-05-01,store\n",
+        surveys=None,
+    )
+    notebook = ROOT / "notebooks" / "04_touchpoint_impact.ipynb"
+    executed = tmp_path / "executed.ipynb"
+    parameters = {"data_dir": str(tmp_path / "recent"), "run_dir": str(tmp_path / "run")}
+    pm.execute_notebook(str(notebook), str(executed), parameters=parameters, cwd=str(notebook.parent),
+                        kernel_name="python3", progress_bar=False)  # fmt: skip
+    assert "0 of 2 customers" in executed.read_text() and "no churn to explain" in executed.read_text()
+    assert pl.read_csv(tmp_path / "run" / "tables" / "touchpoint_impact.csv").height == 0
