@@ -408,3 +408,61 @@ def plot_importance(importance: pl.DataFrame, *, top: int = 12, ax: Axes | None 
     ax.set_yticks(range(len(rows)), [r["feature"].replace("_", " ") for r in rows], fontsize="small")
     ax.set(title="What the prediction leans on (not effects)", xlabel="drop in ROC AUC when shuffled")
     return ax
+
+
+def plot_score_trend(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes | None = None) -> Axes:
+    """A relationship score by month with its 95% band (from ``survey_scores``); months below
+    the minimum n are left out."""
+    data = scores.filter(
+        pl.col("metric") == metric,
+        pl.col("month").is_not_null(),
+        pl.col("touchpoint").is_null(),
+        ~pl.col("suppressed"),
+    ).sort("month")
+    ax = _axes(ax)
+    months = data["month"].to_list()
+    ax.fill_between(range(len(months)), data["ci_low"], data["ci_high"], alpha=0.25, label="95% interval")
+    ax.plot(range(len(months)), data["score"], marker="o", label=metric.upper())
+    ax.set_xticks(range(len(months)), months, rotation=45, fontsize="small")
+    ax.set(title=f"{metric.upper()} by month", xlabel="", ylabel=metric.upper())
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_touchpoint_scores(scores: pl.DataFrame, *, metric: str = "csat", ax: Axes | None = None) -> Axes:
+    """A metric per touchpoint with 95% intervals (overall rows of ``survey_scores``)."""
+    data = scores.filter(
+        pl.col("metric") == metric, pl.col("touchpoint").is_not_null(), pl.col("segment") == "all",
+        pl.col("stage").is_null(), pl.col("month").is_null(), ~pl.col("suppressed"),
+    ).sort("score")  # fmt: skip
+    rows = data.to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.4 * len(rows) + 1.2)))
+    ax.errorbar(
+        [r["score"] for r in rows],
+        range(len(rows)),
+        xerr=[[r["score"] - r["ci_low"] for r in rows], [r["ci_high"] - r["score"] for r in rows]],
+        fmt="o",
+        capsize=3,
+    )
+    ax.set_yticks(range(len(rows)), [f"{r['touchpoint'].replace('_', ' ')} (n={r['n']:,})" for r in rows])
+    ax.set(title=f"{metric.upper()} by touchpoint (95% CI)", xlabel=metric.upper())
+    return ax
+
+
+def plot_driver_quadrant(drivers: pl.DataFrame, *, method: str = "lmg", ax: Axes | None = None) -> Axes:
+    """Importance against performance: drivers right of the median importance and below the
+    median score (lower right) are the ones to fix first (from ``key_drivers``)."""
+    data = drivers.filter(pl.col("method") == method)
+    ax = _axes(ax, (8, 6))
+    ax.scatter(data["importance"], data["mean_score"], s=60)
+    for r in data.iter_rows(named=True):
+        ax.annotate(f" {r['driver'].replace('_', ' ')}", (r["importance"], r["mean_score"]), fontsize="small")
+    ax.axvline(data["importance"].median(), color="grey", linestyle="--", linewidth=1)
+    ax.axhline(data["mean_score"].median(), color="grey", linestyle="--", linewidth=1)
+    ax.text(0.98, 0.02, "fix first", transform=ax.transAxes, ha="right", va="bottom", color="grey")
+    ax.set(
+        title="Key drivers: importance and performance",
+        xlabel="importance (share of R²)",
+        ylabel="mean rating",
+    )
+    return ax

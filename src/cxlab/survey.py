@@ -1,0 +1,234 @@
+"""Survey analytics: NPS, CSAT and CES with intervals, and key drivers of an outcome.
+
+Scores (:func:`survey_scores`)
+    * NPS: promoters (9-10) minus detractors (0-6), in points -100..100; the 95% interval
+      uses the trinomial variance of that difference, ``(p + d - (p - d)^2) / n``.
+    * CSAT and CES: the mean with a t interval; CSAT also as the top-2-box share (the two
+      highest points of its scale) with a Wilson interval (``csat_top2``).
+    Cells with fewer than ``min_n`` answers are kept but flagged ``suppressed``: too few to
+    report to leadership.
+
+Key drivers (:func:`key_drivers`)
+    Per response (``response_id``), the per-touchpoint ratings explain the outcome (NPS by
+    default) in a linear regression. Two importance measures that share the explained
+    variance R^2 fairly among correlated drivers (where raw correlations credit whatever is
+    correlated with everything, the halo effect): the Shapley value of R^2 (LMG), exact over
+    every subset of drivers, and Johnson's relative weights. Both sum to R^2; bootstrap
+    resamples of the responses give 95% percentile intervals.
+    Missing ratings: a driver rated in fewer than half of the responses is left out; the
+    responses missing any remaining driver are left out (complete cases), and counted.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from math import factorial
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from cxlab.dataset import Dataset
+from cxlab.schema import METRIC_SCALES
+
+SCORE_COLUMNS = ["metric", "touchpoint", "segment", "stage", "month", "n", "score", "ci_low", "ci_high"]
+MAX_DRIVERS = 15
+"""Exact Shapley values need 2^p regressions; more drivers than this is refused."""
+
+
+def nps_category(score: pl.Expr) -> pl.Expr:
+    """``promoter`` (9-10), ``passive`` (7-8) or ``detractor`` (0-6)."""
+    return (
+        pl.when(score >= 9)
+        .then(pl.lit("promoter"))
+        .when(score >= 7)
+        .then(pl.lit("passive"))
+        .otherwise(pl.lit("detractor"))
+    )
+
+
+def _nps(scores: np.ndarray) -> tuple[float, float, float]:
+    n = len(scores)
+    p, d = np.mean(scores >= 9), np.mean(scores <= 6)
+    half = 1.96 * np.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+    return 100 * (p - d), 100 * (p - d - half), 100 * (p - d + half)
+
+
+def _mean(scores: np.ndarray) -> tuple[float, float, float]:
+    mean = float(np.mean(scores))
+    if len(scores) < 2 or np.std(scores) == 0:
+        return mean, mean, mean
+    low, high = stats.t.interval(0.95, len(scores) - 1, loc=mean, scale=stats.sem(scores))
+    return mean, float(low), float(high)
+
+
+def _top2(scores: np.ndarray, top: float) -> tuple[float, float, float]:
+    k = int(np.sum(scores >= top - 1))
+    interval = stats.binomtest(k, len(scores)).proportion_ci(method="wilson")
+    return k / len(scores), float(interval.low), float(interval.high)
+
+
+def _score_rows(answers: pl.DataFrame, keys: dict) -> list[dict]:
+    """The score rows of one cell (all answers sharing ``keys``)."""
+    rows = []
+    for metric, group in answers.group_by("metric"):
+        metric = metric[0]
+        scores = group["score"].to_numpy()
+        if metric == "nps":
+            estimates = {"nps": _nps(scores)}
+        else:
+            estimates = {metric: _mean(scores)}
+            if metric == "csat":
+                estimates["csat_top2"] = _top2(scores, METRIC_SCALES["csat"][1])
+        for name, (score, low, high) in estimates.items():
+            rows.append(
+                {"metric": name, **keys, "n": len(scores), "score": score, "ci_low": low, "ci_high": high}
+            )
+    return rows
+
+
+def survey_scores(
+    dataset: Dataset, *, archetypes: pl.DataFrame | None = None, min_n: int = 30
+) -> pl.DataFrame:
+    """``survey_scores.csv`` (contract §3): every metric overall and per touchpoint, per archetype
+    (``segment``), per journey stage of the rated touchpoint and per month, with ``suppressed``
+    for cells below ``min_n``. ``touchpoint`` empty = the relationship survey."""
+    answers = dataset.surveys.filter(
+        pl.col("metric").is_in(["nps", "csat", "ces"]), pl.col("score").is_not_null()
+    )
+    stages = dataset.touchpoints.select("touchpoint", "stage")
+    answers = answers.join(stages, on="touchpoint", how="left").with_columns(
+        pl.col("responded_at").dt.strftime("%Y-%m").alias("month")
+    )
+    if archetypes is not None:
+        answers = answers.join(
+            archetypes.select("customer_id", "archetype_name"), on="customer_id", how="left"
+        )
+    cuts = [["touchpoint"], ["touchpoint", "stage"], ["touchpoint", "month"]]
+    cuts += [["touchpoint", "archetype_name"]] if archetypes is not None else []
+    rows = []
+    for cut in cuts:
+        for key, group in answers.group_by(cut, maintain_order=True):
+            keys = dict(zip(cut, key, strict=True))
+            keys["segment"] = keys.pop("archetype_name", None) or "all"
+            if cut == ["touchpoint", "stage"] and keys["touchpoint"] is None:
+                continue  # relationship answers have no stage
+            rows += _score_rows(group, keys)
+    schema = {c: pl.String for c in ("metric", "touchpoint", "segment", "stage", "month")}
+    schema |= {"n": pl.Int64, "score": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+    table = pl.DataFrame(rows, schema=schema).select(SCORE_COLUMNS)
+    return table.with_columns((pl.col("n") < min_n).alias("suppressed")).sort(
+        "metric", "segment", "stage", "month", "touchpoint", nulls_last=False
+    )
+
+
+# -- key drivers ---------------------------------------------------------------------------
+
+
+def driver_table(
+    surveys: pl.DataFrame, *, outcome: str = "nps", driver_metric: str = "csat"
+) -> tuple[pl.DataFrame, dict]:
+    """One row per response: the outcome and one column per driver touchpoint (complete cases),
+    and counts of responses used and left out."""
+    outcome_scores = (
+        surveys.filter(pl.col("metric") == outcome)
+        .group_by("response_id")
+        .agg(pl.col("score").mean().alias("outcome"))
+    )
+    ratings = surveys.filter(pl.col("metric") == driver_metric, pl.col("touchpoint").is_not_null())
+    wide = ratings.pivot(on="touchpoint", index="response_id", values="score", aggregate_function="mean")
+    table = outcome_scores.join(wide, on="response_id", how="left")
+    drivers = [c for c in wide.columns if c != "response_id" and table[c].is_not_null().mean() >= 0.5]
+    complete = table.select("response_id", "outcome", *sorted(drivers)).drop_nulls()
+    counts = {
+        "responses": table.height,
+        "complete": complete.height,
+        "drivers_left_out": len(wide.columns) - 1 - len(drivers),
+    }
+    return complete, counts
+
+
+def _r2_of_subsets(corr: np.ndarray) -> dict[tuple[int, ...], float]:
+    """R^2 of the regression of the outcome (index 0) on every subset of drivers (1..p)."""
+    p = len(corr) - 1
+    r2 = {(): 0.0}
+    for size in range(1, p + 1):
+        for subset in combinations(range(1, p + 1), size):
+            idx = list(subset)
+            r = corr[0, idx]
+            r2[subset] = float(r @ np.linalg.solve(corr[np.ix_(idx, idx)], r))
+    return r2
+
+
+def lmg_importance(corr: np.ndarray) -> np.ndarray:
+    """Shapley value of R^2 for each driver (LMG), exact; ``corr`` has the outcome first."""
+    p = len(corr) - 1
+    r2 = _r2_of_subsets(corr)
+    shares = np.zeros(p)
+    for j in range(1, p + 1):
+        for subset, value in r2.items():
+            if j in subset:
+                continue
+            weight = factorial(len(subset)) * factorial(p - len(subset) - 1) / factorial(p)
+            shares[j - 1] += weight * (r2[tuple(sorted((*subset, j)))] - value)
+    return shares
+
+
+def relative_weights(corr: np.ndarray) -> np.ndarray:
+    """Johnson's relative weights; ``corr`` has the outcome first."""
+    rxx, rxy = corr[1:, 1:], corr[1:, 0]
+    values, vectors = np.linalg.eigh(rxx)
+    lam = vectors @ np.diag(np.sqrt(np.clip(values, 0, None))) @ vectors.T  # drivers -> orthogonal
+    beta = np.linalg.solve(lam, rxy)
+    return (lam**2) @ (beta**2)
+
+
+def key_drivers(
+    dataset: Dataset,
+    *,
+    outcome: str = "nps",
+    n_bootstrap: int = 200,
+    random_state: int = 0,
+) -> tuple[pl.DataFrame, dict]:
+    """``survey_drivers.csv`` (contract §3): LMG and relative-weight importance of each driver
+    with 95% bootstrap intervals, R^2, the driver's mean score and rank; and the counts."""
+    table, counts = driver_table(dataset.surveys, outcome=outcome)
+    drivers = [c for c in table.columns if c not in ("response_id", "outcome")]
+    if len(drivers) > MAX_DRIVERS:
+        raise ValueError(f"{len(drivers)} driver touchpoints; at most {MAX_DRIVERS} can be analysed at once.")
+    if table.height < len(drivers) + 10 or not drivers:
+        return pl.DataFrame(), counts
+    data = table.select("outcome", *drivers).to_numpy()
+    rng = np.random.default_rng(random_state)
+    point = {m: f(np.corrcoef(data, rowvar=False)) for m, f in _METHODS.items()}
+    draws = {m: [] for m in _METHODS}
+    for _ in range(n_bootstrap):
+        corr = np.corrcoef(data[rng.integers(0, len(data), len(data))], rowvar=False)
+        if np.isfinite(corr).all():
+            for m, f in _METHODS.items():
+                draws[m].append(f(corr))
+    rows = []
+    for method, values in point.items():
+        low, high = np.percentile(np.array(draws[method]), [2.5, 97.5], axis=0)
+        order = np.argsort(-values)
+        for rank, j in enumerate(order, start=1):
+            rows.append(
+                {"outcome": outcome, "driver": drivers[j], "method": method, "importance": values[j],
+                 "ci_low": low[j], "ci_high": high[j], "r2": values.sum(), "rank": rank,
+                 "scale": "share of variance, sums to r2", "mean_score": float(data[:, j + 1].mean()),
+                 "n_responses": len(data)}
+            )  # fmt: skip
+    return pl.DataFrame(rows), counts
+
+
+_METHODS = {"lmg": lmg_importance, "relative_weights": relative_weights}
+
+
+def fix_first(drivers: pl.DataFrame, *, method: str = "lmg") -> pl.DataFrame:
+    """Drivers above the median importance and below the median score: fix these first."""
+    table = drivers.filter(pl.col("method") == method)
+    quadrant = table.with_columns(
+        (pl.col("importance") >= pl.col("importance").median()).alias("important"),
+        (pl.col("mean_score") < pl.col("mean_score").median()).alias("underperforming"),
+    )
+    return quadrant.filter("important", "underperforming").sort("importance", descending=True)
