@@ -232,3 +232,19 @@ def fix_first(drivers: pl.DataFrame, *, method: str = "lmg") -> pl.DataFrame:
         (pl.col("mean_score") < pl.col("mean_score").median()).alias("underperforming"),
     )
     return quadrant.filter("important", "underperforming").sort("importance", descending=True)
+
+
+def describe_drivers(drivers: pl.DataFrame, counts: dict) -> str:
+    """Plain words: how many responses the driver analysis used, and what to fix first."""
+    used = (
+        f"{counts['complete']:,} of {counts['responses']:,} responses rate every driver and are used; "
+        f"{counts['drivers_left_out']} touchpoints rated in fewer than half of the responses are left out."
+    )
+    if not drivers.height:
+        return used + " Too few complete responses for a driver analysis."
+    first = fix_first(drivers)["driver"].to_list()
+    return (
+        used
+        + " Fix first: "
+        + (", ".join(first) or "no driver is both important and below the median score.")
+    )

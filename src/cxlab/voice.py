@@ -40,33 +40,29 @@ def nps_followup(dataset: Dataset, features: pl.DataFrame) -> Landmark:
     return Landmark(data.filter(pl.col("duration") > 0), 0, {"included": data.height})
 
 
-def detractor_hazard_ratio(followup: Landmark) -> dict | None:
-    """Hazard ratio of churn for detractors and passives against promoters (Cox, lifelines)."""
+def detractor_hazard_ratio(followup: Landmark) -> pl.DataFrame:
+    """Hazard ratio of churn for detractors and passives against promoters (Cox, lifelines);
+    empty when nobody churned or a category is missing."""
     data = followup.data
-    if (
-        data["churned"].sum() == 0
-        or data["nps_category"].n_unique() < 2
-        or "promoter" not in data["nps_category"]
-    ):
-        return None
+    present = [c for c in ("detractor", "passive") if c in data["nps_category"]]
+    if data["churned"].sum() == 0 or not present or "promoter" not in data["nps_category"]:
+        return pl.DataFrame()
     design = data.select(
         "duration",
         pl.col("churned").cast(pl.Float64),
-        *(
-            (pl.col("nps_category") == c).cast(pl.Float64).alias(c)
-            for c in ("detractor", "passive")
-            if c in data["nps_category"]
-        ),
+        *((pl.col("nps_category") == c).cast(pl.Float64).alias(c) for c in present),
     ).to_pandas()
     summary = CoxPHFitter().fit(design, "duration", "churned").summary
-    return {
-        c: {
-            "hazard_ratio": r["exp(coef)"],
-            "ci_low": r["exp(coef) lower 95%"],
-            "ci_high": r["exp(coef) upper 95%"],
+    return pl.DataFrame(
+        {
+            "category": present,
+            "vs": "promoter",
+            "hazard_ratio": summary.loc[present, "exp(coef)"].to_numpy(),
+            "ci_low": summary.loc[present, "exp(coef) lower 95%"].to_numpy(),
+            "ci_high": summary.loc[present, "exp(coef) upper 95%"].to_numpy(),
+            "p_value": summary.loc[present, "p"].to_numpy(),
         }
-        for c, r in summary.iterrows()
-    }
+    )
 
 
 def responder_comparison(

@@ -1,0 +1,98 @@
+"""Survey scores by hand, driver importance against a second implementation, comments."""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from cxlab import build_features, load_dataset
+from cxlab.survey import _nps, _top2, lmg_importance, relative_weights, survey_scores
+from cxlab.voice import comment_terms, nps_followup, responder_comparison
+from tests.conftest import write_dataset
+
+
+def test_nps_and_its_trinomial_interval_by_hand():
+    # 2 promoters, 2 passives, 2 detractors: NPS 0; variance (2/6 + 2/6 - 0) / 6 = 1/9.
+    score, low, high = _nps(np.array([10, 9, 8, 7, 6, 0]))
+    assert score == 0 and high == pytest.approx(100 * 1.96 / 3) and low == pytest.approx(-high)
+
+
+def test_top_two_box_share_with_wilson_interval():
+    share, low, high = _top2(np.array([5, 4, 3, 2, 1, 5, 5, 4, 1, 2]), top=5)
+    assert share == 0.5
+    # Wilson interval for 5 of 10: centre 0.5, half-width 1.96*sqrt(0.25/10 + 1.96^2/400)/(1 + 1.96^2/10)
+    z = 1.96
+    half = z * np.sqrt(0.25 / 10 + z**2 / 400) / (1 + z**2 / 10)
+    assert (low, high) == (pytest.approx(0.5 - half, abs=1e-3), pytest.approx(0.5 + half, abs=1e-3))
+
+
+def test_score_table_cells_and_suppression(tiny):
+    scores = survey_scores(load_dataset(tiny), min_n=2)
+    overall = scores.filter(pl.col("segment") == "all", pl.col("month").is_null(), pl.col("stage").is_null())
+    nps = overall.filter(metric="nps").row(0, named=True)  # r1: 9 (promoter), r2: 3 (detractor)
+    assert (nps["n"], nps["score"], nps["touchpoint"], nps["suppressed"]) == (2, 0.0, None, False)
+    csat = overall.filter(metric="csat").row(0, named=True)  # one CSAT answer: 4 on delivery
+    assert (csat["touchpoint"], csat["score"], csat["suppressed"]) == ("delivery", 4.0, True)
+    by_stage = scores.filter(pl.col("stage").is_not_null())
+    assert set(by_stage["stage"]) == {"post_purchase", "purchase"}  # delivery, checkout_payment
+
+
+def _lmg_by_permutations(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Second implementation: average R^2 gain of each driver over every order of entry."""
+    p = X.shape[1]
+
+    def r2(columns):
+        return LinearRegression().fit(X[:, columns], y).score(X[:, columns], y) if columns else 0.0
+
+    gains = np.zeros(p)
+    orders = list(permutations(range(p)))
+    for order in orders:
+        for k, j in enumerate(order):
+            gains[j] += r2(list(order[: k + 1])) - r2(list(order[:k]))
+    return gains / len(orders)
+
+
+def test_lmg_agrees_with_a_permutation_implementation_and_weights_sum_to_r2():
+    rng = np.random.default_rng(0)
+    halo = rng.normal(size=400)
+    X = np.column_stack([halo + rng.normal(size=400) for _ in range(4)])
+    y = X @ np.array([1.0, 0.5, 0.2, 0.0]) + rng.normal(size=400)
+    corr = np.corrcoef(np.column_stack([y, X]), rowvar=False)
+    lmg = lmg_importance(corr)
+    assert lmg == pytest.approx(_lmg_by_permutations(X, y), abs=1e-9)
+    r2 = LinearRegression().fit(X, y).score(X, y)
+    assert lmg.sum() == pytest.approx(r2) and relative_weights(corr).sum() == pytest.approx(r2)
+    assert list(np.argsort(-relative_weights(corr))) == [0, 1, 2, 3]
+
+
+def test_relative_weights_of_uncorrelated_drivers_are_squared_correlations():
+    corr = np.array([[1.0, 0.5, 0.3], [0.5, 1.0, 0.0], [0.3, 0.0, 1.0]])
+    assert relative_weights(corr) == pytest.approx([0.25, 0.09])
+
+
+def test_comments_of_detractors_and_promoters(tmp_path):
+    surveys = (
+        "customer_id,responded_at,response_id,metric,score,comment\n"
+        "c1,2025-02-10,r1,nps,10,Great support and fast delivery\n"
+        "c2,2025-03-02,r2,nps,2,Slow delivery. Slow delivery!\n"
+        "c3,2025-04-01,r3,nps,3,delivery was slow\n"
+    )
+    terms = comment_terms(load_dataset(write_dataset(tmp_path, surveys=surveys)))
+    detractors = {r["term"]: r["n"] for r in terms.filter(group="detractor").iter_rows(named=True)}
+    assert detractors["slow"] == 2 and detractors["slow delivery"] == 1 and "was" not in detractors
+    assert "fast delivery" in terms.filter(group="promoter")["term"].to_list()
+
+
+def test_followup_starts_at_the_first_answer_and_responders_are_compared(tiny):
+    dataset = load_dataset(tiny)
+    features = build_features(dataset)
+    followup = nps_followup(dataset, features).data.sort("customer_id")
+    # c1 answered 02-10 and is active until 05-01 (80 days); c2 answered 03-02 and churned 05-01 (60 days)
+    assert followup["duration"].to_list() == [80.0, 60.0] and followup["churned"].to_list() == [False, True]
+    assert followup["nps_category"].to_list() == ["promoter", "detractor"]
+    groups = responder_comparison(dataset, features)
+    assert groups["n_customers"].to_list() == [3] and groups["group"].to_list() == ["responders"]
