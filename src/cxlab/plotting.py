@@ -466,3 +466,47 @@ def plot_driver_quadrant(drivers: pl.DataFrame, *, method: str = "lmg", ax: Axes
         ylabel="mean rating",
     )
     return ax
+
+
+def plot_segment_scores(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes | None = None) -> Axes:
+    """A relationship score per archetype with 95% intervals, overall as a reference line
+    (from ``survey_scores``); segments below the minimum n are left out."""
+    base = scores.filter(
+        pl.col("metric") == metric,
+        pl.col("touchpoint").is_null(),
+        pl.col("month").is_null(),
+        pl.col("stage").is_null(),
+    )
+    rows = base.filter(pl.col("segment") != "all", ~pl.col("suppressed")).sort("score").to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.45 * len(rows) + 1.2)))
+    ax.errorbar(
+        [r["score"] for r in rows],
+        range(len(rows)),
+        xerr=[[r["score"] - r["ci_low"] for r in rows], [r["ci_high"] - r["score"] for r in rows]],
+        fmt="o",
+        capsize=3,
+    )
+    overall = base.filter(segment="all")["score"]
+    if overall.len():
+        ax.axvline(overall[0], color="grey", linestyle="--", linewidth=1, label="all customers")
+        ax.legend(frameon=False, fontsize="small")
+    ax.set_yticks(range(len(rows)), [f"{r['segment']} (n={r['n']:,})" for r in rows], fontsize="small")
+    ax.set(title=f"{metric.upper()} by archetype (95% CI)", xlabel=metric.upper())
+    return ax
+
+
+def plot_driver_importance(drivers: pl.DataFrame, *, method: str = "lmg", ax: Axes | None = None) -> Axes:
+    """Driver importance (share of R²) with bootstrap 95% intervals (from ``key_drivers``)."""
+    rows = drivers.filter(pl.col("method") == method).sort("importance").to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.4 * len(rows) + 1.2)))
+    ax.barh(
+        range(len(rows)),
+        [r["importance"] for r in rows],
+        xerr=[[r["importance"] - r["ci_low"] for r in rows], [r["ci_high"] - r["importance"] for r in rows]],
+        color=sns.color_palette("colorblind")[0],
+        capsize=3,
+    )
+    ax.set_yticks(range(len(rows)), [r["driver"].replace("_", " ") for r in rows])
+    r2 = rows[0]["r2"] if rows else float("nan")
+    ax.set(title=f"Key drivers ({method}; together R² = {r2:.2f})", xlabel="share of explained variance")
+    return ax

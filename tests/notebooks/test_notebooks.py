@@ -74,3 +74,14 @@ def test_impact_notebook_when_nobody_is_followed_past_the_window(tmp_path):
                         kernel_name="python3", progress_bar=False)  # fmt: skip
     assert "0 of 2 customers" in executed.read_text() and "no churn to explain" in executed.read_text()
     assert pl.read_csv(tmp_path / "run" / "tables" / "touchpoint_impact.csv").height == 0
+
+
+@pytest.mark.notebook
+def test_survey_notebook_without_surveys_says_so(tmp_path):
+    directory = write_dataset(tmp_path / "no-surveys", surveys=None)
+    notebook = ROOT / "notebooks" / "05_survey.ipynb"
+    executed = tmp_path / "executed.ipynb"
+    parameters = {"data_dir": str(directory), "run_dir": str(tmp_path / "run")}
+    pm.execute_notebook(str(notebook), str(executed), parameters=parameters, cwd=str(notebook.parent),
+                        kernel_name="python3", progress_bar=False)  # fmt: skip
+    assert "This dataset has no survey answers" in executed.read_text()

@@ -96,3 +96,23 @@ def test_followup_starts_at_the_first_answer_and_responders_are_compared(tiny):
     assert followup["nps_category"].to_list() == ["promoter", "detractor"]
     groups = responder_comparison(dataset, features)
     assert groups["n_customers"].to_list() == [3] and groups["group"].to_list() == ["responders"]
+
+
+def test_mean_with_t_interval_by_hand():
+    from cxlab.survey import _mean
+
+    score, low, high = _mean(np.array([1.0, 2, 3, 4, 5]))
+    # sd 1.5811, se 0.7071, t(0.975, 4) = 2.7764
+    assert (
+        score == 3
+        and high - score == pytest.approx(2.7764 * 0.7071, abs=1e-3)
+        and low == pytest.approx(6 - high)
+    )
+
+
+def test_nps_interval_covers_the_true_score_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    truth = 100 * (0.40 - 0.25)
+    draws = rng.choice([10, 8, 3], p=[0.40, 0.35, 0.25], size=(2_000, 200))
+    covered = [low <= truth <= high for _, low, high in map(_nps, draws)]
+    assert 0.93 <= np.mean(covered) <= 0.97
