@@ -150,7 +150,7 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = pairwise_distances(Z, self.cluster_centers_).argmin(axis=1)
         self._order_by_size()
         self.n_archetypes_ = len(self.cluster_centers_)
-        self.lifts_, self.profiles_ = profile_archetypes(_table(X, data, self), self.labels_)
+        self.lifts_, self.profiles_ = profile_archetypes(_table(X, data), self.labels_)
         self.names_ = self.profiles_["archetype_name"].to_list()
         return self
 
@@ -295,7 +295,7 @@ def _known_columns(columns: list[str], model: JourneyArchetypes) -> list[str]:
     return names if shares else columns
 
 
-def _table(X, data: np.ndarray, model: JourneyArchetypes) -> pl.DataFrame:
+def _table(X, data: np.ndarray) -> pl.DataFrame:
     """The feature table for profiling; a plain matrix becomes a table of its features."""
     if isinstance(X, pl.DataFrame):
         return X

@@ -107,9 +107,12 @@ def landmark_data(features: pl.DataFrame, *, exposure_window_days: int = 30, arc
 
 
 def retention_curves(landmark: Landmark, by: str) -> tuple[dict[str, KaplanMeierFitter], float]:
-    """A fitted Kaplan–Meier estimator per group of ``by`` and the log-rank test's p-value
-    (None with fewer than two groups)."""
-    data = landmark.data.select("duration", "churned", pl.col(by).cast(pl.String)).drop_nulls(by).to_pandas()
+    """A fitted Kaplan–Meier estimator per group of ``by`` (``"all"``: everyone together) and
+    the log-rank test's p-value (None with fewer than two groups)."""
+    frame = landmark.data
+    if by == "all" and by not in frame.columns:
+        frame = frame.with_columns(pl.lit("all customers").alias("all"))
+    data = frame.select("duration", "churned", pl.col(by).cast(pl.String)).drop_nulls(by).to_pandas()
     fitters = {
         str(group): KaplanMeierFitter(label=str(group)).fit(rows["duration"], rows["churned"])
         for group, rows in data.groupby(by, sort=True)
@@ -139,7 +142,8 @@ def retention_at(fitters: dict[str, KaplanMeierFitter], days=(30, 90, 180)) -> p
                     "ci_high": float(at[1]) if observed else None,
                 }
             )
-    return pl.DataFrame(rows)
+    schema = {"group": pl.String, "days": pl.Int64, "n_at_start": pl.Int64}
+    return pl.DataFrame(rows, schema=schema | {c: pl.Float64 for c in ("retention", "ci_low", "ci_high")})
 
 
 # -- Cox model -----------------------------------------------------------------------------

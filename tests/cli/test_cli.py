@@ -157,3 +157,48 @@ def test_failing_notebook_exits_1_names_the_cell_and_is_saved(tiny, tmp_path):
     saved = nbformat.read(tmp_path / "r" / "notebooks" / "02_fails.ipynb", as_version=4)
     assert saved.cells[-1].outputs[0]["ename"] == "ValueError"
     assert (tmp_path / "r" / "html" / "02_fails.html").is_file()
+
+
+CONTRACT_COLUMNS = {
+    "paths.csv": ["path", "n_customers", "share", "retention_rate"],
+    "transitions.csv": ["from_touchpoint", "to_touchpoint", "count", "probability"],
+    "funnel.csv": ["stage", "n_customers", "share", "conversion_from_previous"],
+    "archetypes.csv": ["customer_id", "archetype", "archetype_name"],
+    "archetype_profiles.csv": ["archetype", "archetype_name", "n_customers", "share", "retention_rate"],
+    "touchpoint_impact.csv": [
+        "touchpoint", "method", "estimate", "ci_low", "ci_high", "p_value", "n_exposed", "n_unexposed"
+    ],
+    "survey_scores.csv": ["metric", "touchpoint", "segment", "n", "score", "ci_low", "ci_high"],
+    "survey_drivers.csv": ["outcome", "driver", "importance", "rank"],
+    "attribution.csv": ["touchpoint", "method", "conversion", "credit"],
+}  # fmt: skip
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_run_writes_every_contract_table_with_its_columns(run_dir):
+    import polars as pl
+
+    for name, columns in CONTRACT_COLUMNS.items():
+        table = pl.read_csv(run_dir / "tables" / name)
+        assert set(columns) <= set(table.columns), name
+    features = pl.read_parquet(run_dir / "tables" / "customer_features.parquet")
+    assert features.columns[:5] == ["customer_id", "signup_at", "is_churned", "churned_at", "observed_days"]
+    methods = set(pl.read_csv(run_dir / "tables" / "touchpoint_impact.csv")["method"])
+    assert {"cox_hr", "retention_diff"} <= methods
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_leadership_page_has_no_code_no_customer_ids_and_no_comments(run_dir, generated):
+    import polars as pl
+
+    page = (run_dir / "html" / "00_leadership_summary.html").read_text()
+    body = page[page.index("<body") :]
+    assert "highlight" not in body and "In&nbsp;[" not in body  # no code cell, no prompt
+    assert "Touchpoints that change retention" in body and "How to read this" in body
+    ids = pl.read_csv(generated / "customers.csv")["customer_id"].to_list()
+    comments = pl.read_csv(generated / "surveys.csv")["comment"].drop_nulls().unique().to_list()
+    assert ids and comments
+    assert not [i for i in ids if i in body]
+    assert not [c for c in comments if c in body]
