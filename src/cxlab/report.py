@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -37,8 +38,10 @@ logger = logging.getLogger(__name__)
 RUNNER_PARAMETERS = {"data_dir", "mapping_file", "run_dir"}
 """Set by the runner for every notebook that declares them; not settable with --param."""
 
-LOAD_PARAMETERS = {"observation_end": str, "max_rejected_share": float}
-"""Used by the runner to load the data, and passed on to notebooks that declare them."""
+LOAD_PARAMETERS = {"observation_end": str, "max_rejected_share": float, "pseudonymize_ids": bool}
+"""Used by the runner to load the data, and passed on to notebooks that declare them.
+``pseudonymize_ids`` replaces customer and response ids by salted hashes before any
+notebook sees the data, so nothing the run writes holds a real id."""
 
 _LIBRARIES = (
     "polars",
@@ -216,6 +219,9 @@ def run_analysis(
         _finish(tmp, out, manifest)
         raise
     _finish(tmp, out, manifest)
+    from cxlab.run_index import write_index  # reads result tables through cxlab.summary
+
+    write_index(out.parent)
     result.run_dir = out
     return result
 
@@ -238,6 +244,8 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
         return RunResult(tmp, "failed", 2, str(exc), runs)
     manifest["inputs"] = _inputs(dataset.report)
     manifest["observation_end"] = dataset.observation_end.isoformat()
+    if params.get("pseudonymize_ids"):
+        dataset = pseudonymize(dataset, salt=os.environ.get("CXLAB_ID_SALT") or os.urandom(16).hex())
     dataset.report.write_rejected(tmp / "rejected")
     dataset.save(tmp / "dataset")
     (tmp / "tables").mkdir()
@@ -261,6 +269,29 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
     return RunResult(tmp, "succeeded", 0, "all notebooks succeeded", runs)
 
 
+def pseudonymize(dataset: Dataset, *, salt: str) -> Dataset:
+    """The dataset with ``customer_id`` and ``response_id`` replaced by salted SHA-256 hashes
+    (16 hex digits), everywhere: tables and rejected rows. The same salt (environment variable
+    ``CXLAB_ID_SALT``) gives the same hashes across runs; without it each run draws its own."""
+
+    def hashed(frame: pl.DataFrame) -> pl.DataFrame:
+        for column in [c for c in ("customer_id", "response_id") if c in frame.columns]:
+            ids = frame[column].drop_nulls().unique().cast(pl.String).to_list()
+            digests = {v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16] for v in ids}
+            frame = frame.with_columns(pl.col(column).cast(pl.String).replace_strict(digests, default=None))
+        return frame
+
+    for table in dataset.report.tables.values():
+        table.rejected = hashed(table.rejected)
+    return Dataset(
+        customers=hashed(dataset.customers),
+        interactions=hashed(dataset.interactions),
+        surveys=hashed(dataset.surveys),
+        touchpoints=dataset.touchpoints,
+        report=dataset.report,
+    )
+
+
 def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
     return {
         **params,
@@ -277,17 +308,22 @@ def _execute(
     declared = pm.inspect_notebook(str(nb))
     target = tmp / "notebooks" / nb.name
     target.parent.mkdir(exist_ok=True)
+    log = tmp / "logs" / f"{nb.stem}.log"  # the kernel's standard output and error
+    log.parent.mkdir(exist_ok=True)
     start = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(nb),
-            str(target),
-            cwd=str(tmp),
-            kernel_name=kernel_name,
-            parameters={k: v for k, v in values.items() if k in declared},
-            progress_bar=False,
-            execution_timeout=timeout,
-        )
+        with log.open("w", encoding="utf-8") as stream:
+            pm.execute_notebook(
+                str(nb),
+                str(target),
+                cwd=str(tmp),
+                kernel_name=kernel_name,
+                parameters={k: v for k, v in values.items() if k in declared},
+                progress_bar=False,
+                execution_timeout=timeout,
+                stdout_file=stream,
+                stderr_file=stream,
+            )
         run.status = "succeeded"
     except pm.PapermillExecutionError as exc:
         run.status, run.failed_cell = "failed", exc.exec_count

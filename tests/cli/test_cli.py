@@ -202,3 +202,48 @@ def test_leadership_page_has_no_code_no_customer_ids_and_no_comments(run_dir, ge
     assert ids and comments
     assert not [i for i in ids if i in body]
     assert not [c for c in comments if c in body]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_run_captures_logs_and_lists_itself_in_the_index(run_dir):
+    logs = sorted(p.name for p in (run_dir / "logs").glob("*.log"))
+    assert logs == sorted(
+        p.name.replace(".ipynb", ".log") for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+    )
+    index = (run_dir.parent / "index.html").read_text()
+    assert "run/html/00_leadership_summary.html" in index and "succeeded" in index and "NPS:" in index
+
+
+@pytest.mark.notebook
+def test_pseudonymized_run_writes_no_real_id(tiny, tmp_path):
+    import polars as pl
+
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    _notebook(
+        notebooks / "01_ids.ipynb",
+        'data_dir: str = "."  # dataset folder',
+        "import cxlab; print(sorted(cxlab.load_dataset(data_dir).customers['customer_id']))",
+    )
+    out = tmp_path / "run"
+    result = cxlab(
+        "run", "--data", tiny, "--out", out, "--param", "pseudonymize_ids=true", "--notebooks", notebooks
+    )
+    assert result.returncode == 0, result.stderr
+    customers = pl.read_parquet(out / "dataset" / "customers.parquet")["customer_id"].to_list()
+    assert len(customers) == 3 and all(len(c) == 16 for c in customers)
+    assert not {"r1", "r2", "r3"} & set(pl.read_parquet(out / "dataset" / "surveys.parquet")["response_id"])
+    printed = (out / "notebooks" / "01_ids.ipynb").read_text()
+    assert customers[0] in printed and "'c1'" not in printed
+
+
+@pytest.mark.notebook
+def test_a_notebook_that_kills_its_kernel_ends_the_run_as_failed(tiny, tmp_path):
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_dies.ipynb", 'run_dir: str = "."  # run folder', "import os; os._exit(1)")
+    result = cxlab("run", "--data", tiny, "--out", tmp_path / "r", "--notebooks", notebooks)
+    assert result.returncode == 1
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "01_dies.ipynb" in manifest["error"]
