@@ -341,7 +341,11 @@ def _export_html(notebook: Path, target: Path, *, hide_code: bool) -> None:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
-        exclude_input=hide_code, exclude_input_prompt=hide_code, exclude_output_prompt=hide_code
+        template_name="offline",  # JupyterLab's look without scripts from the internet
+        extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+        exclude_input=hide_code,
+        exclude_input_prompt=hide_code,
+        exclude_output_prompt=hide_code,
     )
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     target.parent.mkdir(exist_ok=True)

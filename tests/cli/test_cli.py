@@ -247,3 +247,34 @@ def test_a_notebook_that_kills_its_kernel_ends_the_run_as_failed(tiny, tmp_path)
     assert result.returncode == 1
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "01_dies.ipynb" in manifest["error"]
+
+
+@pytest.mark.browser
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_leadership_page_and_index_render_in_a_real_browser(run_dir, tmp_path):
+    import shutil
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("chromium and chromedriver are not installed (.ci/run installs them)")
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1366,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    try:
+        pages = [run_dir / "html" / f"{n}.html" for n in ("00_leadership_summary", "01_data_quality")]
+        for page in [*pages, run_dir.parent / "index.html"]:
+            driver.get(page.as_uri())
+            widths = driver.execute_script("return Array.from(document.images).map(i => i.naturalWidth)")
+            assert all(w > 0 for w in widths), page.name
+            errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+            assert not errors, errors
+            assert driver.save_screenshot(str(tmp_path / f"{page.stem}.png"))
+        driver.get(pages[1].as_uri())
+        assert driver.execute_script("return document.images.length") >= 3  # its plots were checked above
+    finally:
+        driver.quit()
