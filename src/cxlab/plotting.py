@@ -429,14 +429,8 @@ def plot_score_trend(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes | No
     return ax
 
 
-def plot_touchpoint_scores(scores: pl.DataFrame, *, metric: str = "csat", ax: Axes | None = None) -> Axes:
-    """A metric per touchpoint with 95% intervals (overall rows of ``survey_scores``)."""
-    data = scores.filter(
-        pl.col("metric") == metric, pl.col("touchpoint").is_not_null(), pl.col("segment") == "all",
-        pl.col("stage").is_null(), pl.col("month").is_null(), ~pl.col("suppressed"),
-    ).sort("score")  # fmt: skip
-    rows = data.to_dicts()
-    ax = _axes(ax, (9, max(3.0, 0.4 * len(rows) + 1.2)))
+def _score_intervals(rows: list[dict], ax: Axes) -> Axes:
+    """Dots at ``score`` with bars from ``ci_low`` to ``ci_high``, one row each."""
     ax.errorbar(
         [r["score"] for r in rows],
         range(len(rows)),
@@ -444,6 +438,17 @@ def plot_touchpoint_scores(scores: pl.DataFrame, *, metric: str = "csat", ax: Ax
         fmt="o",
         capsize=3,
     )
+    return ax
+
+
+def plot_touchpoint_scores(scores: pl.DataFrame, *, metric: str = "csat", ax: Axes | None = None) -> Axes:
+    """A metric per touchpoint with 95% intervals (overall rows of ``survey_scores``)."""
+    data = scores.filter(
+        pl.col("metric") == metric, pl.col("touchpoint").is_not_null(), pl.col("segment") == "all",
+        pl.col("stage").is_null(), pl.col("month").is_null(), ~pl.col("suppressed"),
+    ).sort("score")  # fmt: skip
+    rows = data.to_dicts()
+    ax = _score_intervals(rows, _axes(ax, (9, max(3.0, 0.4 * len(rows) + 1.2))))
     ax.set_yticks(range(len(rows)), [f"{r['touchpoint'].replace('_', ' ')} (n={r['n']:,})" for r in rows])
     ax.set(title=f"{metric.upper()} by touchpoint (95% CI)", xlabel=metric.upper())
     return ax
@@ -478,14 +483,7 @@ def plot_segment_scores(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes |
         pl.col("stage").is_null(),
     )
     rows = base.filter(pl.col("segment") != "all", ~pl.col("suppressed")).sort("score").to_dicts()
-    ax = _axes(ax, (9, max(3.0, 0.45 * len(rows) + 1.2)))
-    ax.errorbar(
-        [r["score"] for r in rows],
-        range(len(rows)),
-        xerr=[[r["score"] - r["ci_low"] for r in rows], [r["ci_high"] - r["score"] for r in rows]],
-        fmt="o",
-        capsize=3,
-    )
+    ax = _score_intervals(rows, _axes(ax, (9, max(3.0, 0.45 * len(rows) + 1.2))))
     overall = base.filter(segment="all")["score"]
     if overall.len():
         ax.axvline(overall[0], color="grey", linestyle="--", linewidth=1, label="all customers")

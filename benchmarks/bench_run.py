@@ -1,0 +1,59 @@
+"""Benchmark: the full ``cxlab run`` (every notebook, HTML included) on the built-in sample
+(~20,000 customers) and on 1M customers, with the time of each notebook.
+
+    python benchmarks/bench_run.py [--customers 1000000] [--out /tmp/cxlab-bench]
+
+The 1M dataset is the Parquet one of ``bench_generate.py`` (made here if missing).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from _harness import arguments, peak_mb, run_step
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _step(name: str, customers: int, out: Path) -> dict:
+    from cxlab.report import run_analysis
+    from cxlab.synthetic import make_journeys
+
+    data = ROOT / "data" / "sample" if name == "sample" else out
+    if not (data / "interactions.csv").exists() and not (data / "interactions.parquet").exists():
+        make_journeys(20_000 if name == "sample" else customers, random_state=0).write(
+            data, file_format="csv" if name == "sample" else "parquet"
+        )
+    target = Path(f"/tmp/cxlab-bench-runs/{name}")
+    shutil.rmtree(target, ignore_errors=True)
+    start = time.perf_counter()
+    result = run_analysis(data, target)
+    seconds = time.perf_counter() - start
+    manifest = json.loads((target / "manifest.json").read_text())
+    notebooks = {n["name"]: n["seconds"] for n in manifest["notebooks"]}
+    return {
+        "step": name,
+        "status": result.status,
+        "seconds": seconds,
+        "peak_mb": peak_mb(),
+        "notebooks": notebooks,
+    }
+
+
+def main() -> None:
+    args = arguments(__doc__, _step)
+    if args is None:
+        return
+    for name in ("sample", "million"):
+        r = run_step(__file__, name, "--customers", str(args.customers), "--out", str(args.out))
+        print(f"{name}: {r['status']} in {r['seconds']:.0f} s, peak {r['peak_mb']:,} MB (runner process)")
+        for notebook, seconds in r["notebooks"].items():
+            print(f"  {notebook:<32} {seconds:>7.1f} s")
+    print("target: the sample under 180 s")
+
+
+if __name__ == "__main__":
+    main()
