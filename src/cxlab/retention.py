@@ -106,10 +106,13 @@ def landmark_data(features: pl.DataFrame, *, exposure_window_days: int = 30, arc
 # -- Kaplan–Meier --------------------------------------------------------------------------
 
 
-def retention_curves(landmark: Landmark, by: str) -> tuple[dict[str, KaplanMeierFitter], float]:
+def retention_curves(
+    landmark: Landmark | pl.DataFrame, by: str
+) -> tuple[dict[str, KaplanMeierFitter], float | None]:
     """A fitted Kaplan–Meier estimator per group of ``by`` (``"all"``: everyone together) and
-    the log-rank test's p-value (None with fewer than two groups)."""
-    frame = landmark.data
+    the log-rank test's p-value (None with fewer than two groups). Takes a :class:`Landmark`
+    or any frame with ``duration`` and ``churned``."""
+    frame = landmark.data if isinstance(landmark, Landmark) else landmark
     if by == "all" and by not in frame.columns:
         frame = frame.with_columns(pl.lit("all customers").alias("all"))
     data = frame.select("duration", "churned", pl.col(by).cast(pl.String)).drop_nulls(by).to_pandas()

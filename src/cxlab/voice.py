@@ -10,7 +10,6 @@ import polars as pl
 from lifelines import CoxPHFitter
 
 from cxlab.dataset import Dataset
-from cxlab.retention import Landmark
 from cxlab.survey import nps_category
 
 STOPWORDS = frozenset(
@@ -19,7 +18,7 @@ STOPWORDS = frozenset(
 )
 
 
-def nps_followup(dataset: Dataset, features: pl.DataFrame) -> Landmark:
+def nps_followup(dataset: Dataset, features: pl.DataFrame) -> pl.DataFrame:
     """Each customer's first NPS answer, with time from it to churn or the end of observation
     (time before answering cannot end in churn, so it is not counted) and ``nps_category``."""
     first = (
@@ -37,13 +36,13 @@ def nps_followup(dataset: Dataset, features: pl.DataFrame) -> Landmark:
         pl.col("is_churned").alias("churned"),
         nps_category(pl.col("score")).alias("nps_category"),
     )
-    return Landmark(data.filter(pl.col("duration") > 0), 0, {"included": data.height})
+    return data.filter(pl.col("duration") > 0)
 
 
-def detractor_hazard_ratio(followup: Landmark) -> pl.DataFrame:
+def detractor_hazard_ratio(followup: pl.DataFrame) -> pl.DataFrame:
     """Hazard ratio of churn for detractors and passives against promoters (Cox, lifelines);
     empty when nobody churned or a category is missing."""
-    data = followup.data
+    data = followup
     present = [c for c in ("detractor", "passive") if c in data["nps_category"]]
     if data["churned"].sum() == 0 or not present or "promoter" not in data["nps_category"]:
         return pl.DataFrame()

@@ -90,7 +90,7 @@ def test_comments_of_detractors_and_promoters(tmp_path):
 def test_followup_starts_at_the_first_answer_and_responders_are_compared(tiny):
     dataset = load_dataset(tiny)
     features = build_features(dataset)
-    followup = nps_followup(dataset, features).data.sort("customer_id")
+    followup = nps_followup(dataset, features).sort("customer_id")
     # c1 answered 02-10 and is active until 05-01 (80 days); c2 answered 03-02 and churned 05-01 (60 days)
     assert followup["duration"].to_list() == [80.0, 60.0] and followup["churned"].to_list() == [False, True]
     assert followup["nps_category"].to_list() == ["promoter", "detractor"]
