@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from cxlab.dataset import Dataset
-from cxlab.journeys import journey_events
+from cxlab.journeys import days, journey_events
 
 START, RETAINED, CHURNED = "(start)", "(retained)", "(churned)"
 
@@ -56,7 +56,7 @@ def attribution_paths(
 def heuristic_credit(paths: pl.DataFrame, *, half_life_days: float = 7.0) -> pl.DataFrame:
     """``first_touch``, ``last_touch``, ``linear`` and ``time_decay`` credit among retained customers."""
     retained = paths.filter("retained")
-    age = (pl.col("horizon_at") - pl.col("timestamp")).dt.total_seconds() / 86_400
+    age = days(pl.col("horizon_at") - pl.col("timestamp"))
     decay = 0.5 ** (age / half_life_days)
     weights = {
         "first_touch": (pl.int_range(pl.len()).over("journey") == 0).cast(pl.Float64),

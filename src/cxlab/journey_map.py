@@ -18,14 +18,13 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from cxlab.dataset import Dataset
-from cxlab.journeys import SUPPORT_TOUCHPOINTS, first_in_journey, journey_events
+from cxlab.journeys import SUPPORT_TOUCHPOINTS, days, first_in_journey, journey_events
 from cxlab.schema import STAGES
 
 START, END = "(start)", "(end)"
 CHURNED, ACTIVE = "(churned)", "(active)"
 NONE, OTHER = "(none)", "other"
 TRUNCATED = "…"
-_DAY = 86_400
 
 
 def _last_in_journey() -> pl.Expr:
@@ -140,7 +139,7 @@ def transitions(
         .otherwise(pl.col("touchpoint").shift(-1))
         .alias("to_touchpoint"),
         pl.when(~_last_in_journey())
-        .then((pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_seconds() / _DAY)
+        .then(days(pl.col("timestamp").shift(-1) - pl.col("timestamp")))
         .alias("days"),
     )
     starts = events.filter(first_in_journey()).select(

@@ -29,7 +29,11 @@ SUPPORT_TOUCHPOINTS = ("support_team", "live_chat")
 REPEAT_CONTACT_DAYS = 7
 """A support contact within this many days of the previous one is a repeat contact."""
 
-_DAY = 86_400
+
+def days(duration: pl.Expr) -> pl.Expr:
+    """A duration (difference of two times) in days, as a float."""
+    return duration.dt.total_seconds() / 86_400
+
 
 FEATURE_COLUMNS: dict[str, str] = {
     "customer_id": "the customer",
@@ -140,9 +144,7 @@ def build_features(
     )
     for part in (per_journey, _survey_summary(dataset.surveys, end), attributes):
         frame = frame.join(part, on="customer_id", how="left", maintain_order="left")
-    frame = frame.with_columns(
-        ((end - pl.col("last_event_at")).dt.total_seconds() / _DAY).alias("recency_days")
-    )
+    frame = frame.with_columns(days(end - pl.col("last_event_at")).alias("recency_days"))
     return _fill_counts(frame)
 
 
@@ -163,7 +165,7 @@ def churn_status(customers: pl.DataFrame, end: datetime) -> pl.DataFrame:
     return customers.filter(pl.col("signup_at") <= end).with_columns(
         churned.alias("is_churned"),
         pl.when(churned).then("churned_at").alias("churned_at"),
-        ((stop - pl.col("signup_at")).dt.total_seconds() / _DAY).alias("observed_days"),
+        days(stop - pl.col("signup_at")).alias("observed_days"),
     )
 
 
@@ -230,9 +232,7 @@ def _journey_summary(events: pl.DataFrame, support: tuple[str, ...]) -> pl.DataF
         pl.col("touchpoint").last().alias("last_touchpoint"),
         pl.col("timestamp").first().alias("first_event_at"),
         pl.col("timestamp").last().alias("last_event_at"),
-        ((pl.col("_purchase_at").min() - pl.col("timestamp").first()).dt.total_seconds() / _DAY).alias(
-            "days_to_first_purchase"
-        ),
+        days(pl.col("_purchase_at").min() - pl.col("timestamp").first()).alias("days_to_first_purchase"),
         pl.col("_switch").sum().alias("n_channel_switches"),
         pl.col("_purchase").sum().alias("n_purchases"),
         pl.col("_purchase_value").sum().alias("purchase_value"),

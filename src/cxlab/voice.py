@@ -10,6 +10,7 @@ import polars as pl
 from lifelines import CoxPHFitter
 
 from cxlab.dataset import Dataset
+from cxlab.journeys import days
 from cxlab.survey import nps_category
 
 STOPWORDS = frozenset(
@@ -30,9 +31,7 @@ def nps_followup(dataset: Dataset, features: pl.DataFrame) -> pl.DataFrame:
     end = dataset.observation_end
     data = first.join(features.select("customer_id", "is_churned", "churned_at"), on="customer_id").select(
         "customer_id",
-        ((pl.coalesce("churned_at", pl.lit(end)) - pl.col("responded_at")).dt.total_seconds() / 86_400)
-        .ceil()
-        .alias("duration"),
+        days(pl.coalesce("churned_at", pl.lit(end)) - pl.col("responded_at")).ceil().alias("duration"),
         pl.col("is_churned").alias("churned"),
         nps_category(pl.col("score")).alias("nps_category"),
     )
