@@ -258,6 +258,18 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = np.argsort(order)[self.labels_]
 
 
+def archetypes_for(features: pl.DataFrame, run_dir, *, random_state: int = 0) -> pl.DataFrame:
+    """``customer_id``, ``archetype``, ``archetype_name`` for every customer of ``features``:
+    the run's ``archetypes.csv`` (written by the archetypes notebook) when it covers them all,
+    else archetypes fitted here with the default settings."""
+    from cxlab.report import read_table
+
+    assigned = read_table(run_dir, "archetypes.csv")
+    if assigned is not None and features["customer_id"].is_in(assigned["customer_id"].implode()).all():
+        return assigned
+    return JourneyArchetypes(random_state=random_state).fit(features).assign(features)
+
+
 def archetype_map(model: JourneyArchetypes, features, *, size: int = 5_000, random_state: int = 0):
     """A 2-D view of customers for :func:`cxlab.plotting.plot_archetype_map`: the first two
     principal components of the preprocessed features of a sample, and its archetypes."""

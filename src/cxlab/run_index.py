@@ -19,12 +19,13 @@ th,td{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:
 def write_index(reports_dir: str | Path) -> Path:
     """(Re)write ``reports_dir/index.html`` from the ``manifest.json`` of every run folder in it."""
     reports_dir = Path(reports_dir)
-    runs = sorted(
-        (p for p in reports_dir.iterdir() if (p / "manifest.json").is_file()),
-        key=lambda p: json.loads((p / "manifest.json").read_text()).get("started_at") or "",
-        reverse=True,
-    )
-    rows = "\n".join(_row(run) for run in runs)
+    manifests = {
+        p: json.loads((p / "manifest.json").read_text())
+        for p in reports_dir.iterdir()
+        if (p / "manifest.json").is_file()
+    }
+    runs = sorted(manifests, key=lambda p: manifests[p].get("started_at") or "", reverse=True)
+    rows = "\n".join(_row(run, manifests[run]) for run in runs)
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>cxlab runs</title>"
         f"<style>{_STYLE}</style></head>"
@@ -37,8 +38,7 @@ def write_index(reports_dir: str | Path) -> Path:
     return target
 
 
-def _row(run: Path) -> str:
-    manifest = json.loads((run / "manifest.json").read_text())
+def _row(run: Path, manifest: dict) -> str:
     status = manifest.get("status", "unknown")
     cells = [
         html.escape(run.name),

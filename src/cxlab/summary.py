@@ -7,7 +7,7 @@ Examples
 --------
 >>> from cxlab import summary
 >>> findings = summary.Findings.from_run("reports/weekly", min_cell_size=30)  # doctest: +SKIP
->>> print(findings.headline())                                               # doctest: +SKIP
+>>> findings.kpis(window_days=30, horizon_days=180)                          # doctest: +SKIP
 """
 
 from __future__ import annotations
