@@ -53,7 +53,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("source")
 @click.option("--mapping", type=click.Path(path_type=Path), help="Column-mapping YAML file.")
 @click.option("--observation-end", help="End of observation (ISO date); default: latest timestamp.")
 @click.option(
@@ -62,10 +62,9 @@ def main() -> None:
     help="Write rejected rows (with a reason column) into this folder.",
 )
 @_user_errors
-def validate(
-    directory: Path, mapping: Path | None, observation_end: str | None, rejected: Path | None
-) -> None:
-    """Check DIRECTORY against the data contract and print a data-quality summary.
+def validate(source: str, mapping: Path | None, observation_end: str | None, rejected: Path | None) -> None:
+    """Check SOURCE (a dataset folder or a database URI) against the data contract and
+    print a data-quality summary.
 
     Exits 2 when the data cannot be analysed (missing table or column, too many bad rows).
     """
@@ -73,7 +72,7 @@ def validate(
     from cxlab.quality import summarize_quality
 
     try:
-        dataset = load_dataset(directory, mapping=mapping, observation_end=observation_end)
+        dataset = load_dataset(source, mapping=mapping, observation_end=observation_end)
     except DataContractError as exc:
         if exc.report is not None and rejected:
             exc.report.write_rejected(rejected)
@@ -133,7 +132,9 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
-@click.option("--data", type=click.Path(path_type=Path), required=True, help="Dataset folder.")
+@click.option(
+    "--data", required=True, help="Dataset folder, or database URI (postgresql://, duckdb:///, sqlite:///)."
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run folder to create.")
 @click.option("--mapping", type=click.Path(path_type=Path), help="Column-mapping YAML file.")
 @click.option("--config", type=click.Path(path_type=Path), help="YAML file of run parameters.")
@@ -149,9 +150,15 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--kernel", default="python3", show_default=True, help="Jupyter kernel to execute with.")
 @click.option("--timeout", type=click.IntRange(min=1), help="Seconds a notebook cell may take.")
+@click.option(
+    "--results-to", metavar="URI", help="Also write the result tables into this database (one transaction)."
+)
+@click.option(
+    "--results-schema", default="cxlab", show_default=True, help="Database schema for --results-to."
+)
 @_user_errors
 def run(
-    data: Path,
+    data: str,
     out: Path,
     mapping: Path | None,
     config: Path | None,
@@ -159,6 +166,8 @@ def run(
     notebooks: Path | None,
     kernel: str,
     timeout: int | None,
+    results_to: str | None,
+    results_schema: str,
 ) -> None:
     """Validate the data and execute the analysis notebooks into a run folder.
 
@@ -177,6 +186,8 @@ def run(
         notebooks_dir=notebooks,
         kernel_name=kernel,
         timeout=timeout,
+        results_to=results_to,
+        results_schema=results_schema,
     )
     if result.exit_code == 0:
         click.echo(f"Run succeeded: {result.run_dir}")

@@ -30,6 +30,7 @@ class TableReport:
     rows_read: int
     rejected: pl.DataFrame
     derived: str | None = None
+    query: str | None = None  # the SQL that read it, for a database source
 
     @property
     def rows_rejected(self) -> int:
@@ -48,6 +49,7 @@ class TableReport:
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
             "derived": self.derived,
+            "query": self.query,
         }
 
 

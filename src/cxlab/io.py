@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from cxlab import validation
+from cxlab.database import Database, is_database
 from cxlab.dataset import SAVED_MARKER, Dataset, LoadReport, TableReport
 from cxlab.exceptions import DataContractError
 from cxlab.mapping import Mapping, read_mapping
@@ -34,19 +35,22 @@ logger = logging.getLogger(__name__)
 
 
 def load_dataset(
-    path: str | Path,
+    source: str | Path,
     *,
     mapping: Mapping | str | Path | dict | None = None,
     observation_end: str | date | datetime | None = None,
     max_rejected_share: float | None = None,
 ) -> Dataset:
-    """Load and validate a dataset directory (CSV or Parquet, one file per table).
+    """Load and validate a dataset: a directory (CSV or Parquet, one file per table) or a database.
 
     Parameters
     ----------
-    path : str or Path
+    source : str or Path
         Directory with ``interactions``, optionally ``customers``, ``surveys`` and
-        ``touchpoints`` files; or a directory written by :meth:`Dataset.save`.
+        ``touchpoints`` files; a directory written by :meth:`Dataset.save`; or a database
+        URI (``postgresql://user@host/db``, ``duckdb:///path.db``, ``sqlite:///path.db``,
+        see :mod:`cxlab.database`) whose tables are named like the contract's or mapped
+        with ``table:`` or ``query:``.
     mapping : Mapping, str, Path or dict, optional
         Column-mapping file (YAML) or its parsed content; see ``docs/data-contract.md``.
     observation_end : str, date or datetime, optional
@@ -62,8 +66,9 @@ def load_dataset(
     Raises
     ------
     DataContractError
-        A table or required column is missing, a file cannot be read, or too many rows
-        of a table were rejected. The message names the file and the column.
+        A table or required column is missing, a file or database cannot be read, or too
+        many rows of a table were rejected. The message names the file (or the database,
+        without its password) and the column.
 
     Examples
     --------
@@ -76,13 +81,17 @@ def load_dataset(
     >>> ds.report.summary()["rows_rejected"].sum()
     0
     """
-    path = Path(path)
-    if not path.is_dir():
-        raise DataContractError(f"Dataset directory {path} does not exist or is not a directory.")
-    if (path / SAVED_MARKER).is_file():
-        return _read_saved(path, mapping=mapping, observation_end=_as_datetime(observation_end))
-    mapping = _as_mapping(mapping)
-    raw = {name: _read_table(path, name, mapping) for name in TABLES}
+    if is_database(source):
+        mapping = _as_mapping(mapping)
+        raw = _read_database(Database(source), mapping)
+    else:
+        path = Path(source)
+        if not path.is_dir():
+            raise DataContractError(f"Dataset directory {path} does not exist or is not a directory.")
+        if (path / SAVED_MARKER).is_file():
+            return _read_saved(path, mapping=mapping, observation_end=_as_datetime(observation_end))
+        mapping = _as_mapping(mapping)
+        raw = {name: _read_table(path, name, mapping) for name in TABLES}
     if max_rejected_share is None:
         max_rejected_share = mapping.max_rejected_share
     dataset = validation.validate(raw, mapping=mapping, observation_end=_as_datetime(observation_end))
@@ -117,23 +126,70 @@ def _as_datetime(value: str | date | datetime | None) -> datetime | None:
 
 @dataclass
 class RawTable:
-    """A table as read from its file, with the contract's column names applied."""
+    """A table as read from its file or database, with the contract's column names applied."""
 
     frame: pl.DataFrame  # contract names; ROW holds the 1-based source row
-    original: pl.DataFrame  # the file's own columns and values, plus ROW
+    original: pl.DataFrame  # the source's own columns and values, plus ROW
     source: str
-    sha256: str
+    sha256: str | None  # of the file; None for a database
+    query: str | None = None  # the SQL that read it, for a database
+
+
+def _read_database(db: Database, mapping: Mapping) -> dict[str, RawTable | None]:
+    with db.connect() as connection:
+        return {name: _read_database_table(db, connection, name, mapping) for name in TABLES}
+
+
+def _read_database_table(db: Database, connection, name: str, mapping: Mapping) -> RawTable | None:
+    spec = mapping.table(name)
+    if spec.derive:
+        return None
+    if spec.file:
+        raise DataContractError(
+            f"{mapping.source}: tables.{name}.file names a file, but the data is the database "
+            f"{db.name}; name a table ('table:') or a query ('query:') instead."
+        )
+    if not (spec.table or spec.query) and not db.has_table(connection, name):
+        if name in ("surveys", "touchpoints"):
+            return None
+        derive = " or set 'tables: customers: derive: true'" if name == "customers" else ""
+        raise DataContractError(
+            f"{db.name}: the {name} table is missing; expected a table or view named {name}, "
+            f"or one named in a mapping file with 'tables: {name}: table:' or 'query:'{derive}."
+        )
+    query = spec.query or f"SELECT * FROM {spec.table or name}"
+    source = f"{db.name} ({'query' if spec.query else f'table {spec.table or name}'})"
+    original = db.read(connection, query, f"the {name} table").with_row_index(ROW, offset=1)
+    return _as_raw_table(original, name, source, mapping, sha256=None, query=query)
 
 
 def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None:
     spec = mapping.table(name)
     if spec.derive:
         return None
+    if spec.table or spec.query:
+        raise DataContractError(
+            f"{mapping.source}: tables.{name} names a database {'table' if spec.table else 'query'}, "
+            f"but the data is the folder {directory}; name a file ('file:') or give a database URI."
+        )
     file = _locate(directory, name, spec.file, mapping)
     if file is None:
         return None
     original = _read_file(file).with_row_index(ROW, offset=1)
-    renamed = _rename(original, file, name, spec.columns, mapping)
+    return _as_raw_table(original, name, str(file), mapping, sha256=_sha256(file))
+
+
+def _as_raw_table(
+    original: pl.DataFrame,
+    name: str,
+    source: str,
+    mapping: Mapping,
+    *,
+    sha256: str | None,
+    query: str | None = None,
+) -> RawTable:
+    spec = mapping.table(name)
+    renamed = _rename(original, source, name, spec.columns, mapping)
     missing = [c for c in TABLES[name].required_columns if c not in renamed.columns]
     if missing:
         hint = (
@@ -142,10 +198,10 @@ def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None
             else (" If the export names it differently, map it in a mapping file (--mapping).")
         )
         raise DataContractError(
-            f"{file}: required column {', '.join(repr(c) for c in missing)} of the {name} table "
+            f"{source}: required column {', '.join(repr(c) for c in missing)} of the {name} table "
             f"is missing. Columns found: {', '.join(original.columns[1:])}.{hint}"
         )
-    return RawTable(renamed, original, str(file), _sha256(file))
+    return RawTable(renamed, original, source, sha256, query)
 
 
 def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> Path | None:
@@ -202,20 +258,20 @@ def _sniff_separator(header: str) -> str:
 
 
 def _rename(
-    frame: pl.DataFrame, file: Path, name: str, columns: dict[str, str], mapping: Mapping
+    frame: pl.DataFrame, source: str, name: str, columns: dict[str, str], mapping: Mapping
 ) -> pl.DataFrame:
     absent = {k: v for k, v in columns.items() if v not in frame.columns}
     if absent:
         contract, export = next(iter(absent.items()))
         raise DataContractError(
-            f"{mapping.source} says {name}.{contract} comes from column '{export}', but {file} "
+            f"{mapping.source} says {name}.{contract} comes from column '{export}', but {source} "
             f"has no such column. Columns found: {', '.join(frame.columns[1:])}."
         )
     renames = {export: contract for contract, export in columns.items()}
     clashes = [c for c in renames.values() if c in frame.columns and c not in renames]
     if clashes:
         raise DataContractError(
-            f"{file}: the mapping renames a column onto '{clashes[0]}', which the file already has."
+            f"{source}: the mapping renames a column onto '{clashes[0]}', which the file already has."
         )
     return frame.rename(renames)
 
@@ -259,6 +315,8 @@ def _read_saved(path: Path, *, mapping: Any, observation_end: datetime | None) -
             if rejected_file.is_file()
             else pl.DataFrame(schema={ROW: pl.UInt32, "reason": pl.String})
         )
-        tables[name] = TableReport(name, t["source"], t["sha256"], t["rows_read"], rejected, t["derived"])
+        tables[name] = TableReport(
+            name, t["source"], t["sha256"], t["rows_read"], rejected, t["derived"], t.get("query")
+        )
     report = LoadReport(tables, saved_end, meta["warnings"])
     return Dataset(**frames, report=report)

@@ -21,7 +21,7 @@ from cxlab.exceptions import DataContractError
 from cxlab.schema import MAX_REJECTED_SHARE, PRE_PURCHASE_DAYS, TABLES
 
 _TOP_KEYS = {"tables", "touchpoints", "churn", "scales", "validation"}
-_TABLE_KEYS = {"file", "columns", "derive", "signup_touchpoint"}
+_TABLE_KEYS = {"file", "table", "query", "columns", "derive", "signup_touchpoint"}
 _VALIDATION_KEYS = {"pre_purchase_days", "max_rejected_share"}
 
 
@@ -29,7 +29,9 @@ _VALIDATION_KEYS = {"pre_purchase_days", "max_rejected_share"}
 class TableMapping:
     """Where one contract table comes from, and how its columns are named there."""
 
-    file: str | None = None
+    file: str | None = None  # in a dataset folder
+    table: str | None = None  # in a database: a table or view name, as written in SQL
+    query: str | None = None  # in a database: a SELECT whose result is the table
     columns: dict[str, str] = field(default_factory=dict)
     derive: bool = False
     signup_touchpoint: str | None = None
@@ -136,9 +138,14 @@ def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
     _expect(isinstance(derive, bool), source, f"{where}.derive", "true or false", derive)
     if derive and name != "customers":
         raise DataContractError(f"{source}: only the customers table can be derived, not '{name}'.")
-    file = spec.get("file")
-    if file is not None:
-        _expect(isinstance(file, str) and file, source, f"{where}.file", "a file name", file)
+    given = [key for key in ("file", "table", "query") if spec.get(key) is not None]
+    if len(given) > 1 or (given and derive):
+        both = " and ".join(given + (["derive"] if derive else []))
+        raise DataContractError(f"{source}: '{where}' has {both}; give only one of them.")
+    for key, expected in (("file", "a file name"), ("table", "a table name"), ("query", "a SQL query")):
+        value = spec.get(key)
+        if value is not None:
+            _expect(isinstance(value, str) and value.strip(), source, f"{where}.{key}", expected, value)
     signup = spec.get("signup_touchpoint")
     if signup is not None:
         _expect(
@@ -149,7 +156,14 @@ def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
             signup,
         )
     columns = _string_dict(_section(spec, "columns", source, f"{where}."), source, f"{where}.columns")
-    return TableMapping(file=file, columns=columns, derive=derive, signup_touchpoint=signup)
+    return TableMapping(
+        file=spec.get("file"),
+        table=spec.get("table"),
+        query=spec.get("query"),
+        columns=columns,
+        derive=derive,
+        signup_touchpoint=signup,
+    )
 
 
 def _scales(raw: Any, source: str) -> dict[str, tuple[float, float]]:

@@ -30,6 +30,7 @@ import papermill as pm
 import polars as pl
 import yaml
 
+from cxlab.database import Database, is_database, redact
 from cxlab.exceptions import DataContractError
 from cxlab.io import Dataset, load_dataset
 
@@ -193,11 +194,19 @@ def run_analysis(
     notebooks_dir: str | Path | None = None,
     kernel_name: str = "python3",
     timeout: int | None = None,
+    results_to: str | None = None,
+    results_schema: str = "cxlab",
 ) -> RunResult:
     """Validate ``data``, execute every notebook with papermill, and write the run directory.
 
+    ``data`` is a dataset folder or a database URI (see :mod:`cxlab.database`). With
+    ``results_to`` (a database URI) the run's result tables are also written to that
+    database's ``results_schema`` once every notebook succeeded (see
+    :meth:`cxlab.database.Database.write_tables`).
+
     Returns a :class:`RunResult` whose ``exit_code`` follows the contract: 0 succeeded,
-    2 bad input or parameters (nothing analysed), 1 a notebook failed.
+    2 bad input or parameters (nothing analysed), 1 a notebook failed or the results could
+    not be written to the database.
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -208,12 +217,15 @@ def run_analysis(
             f"No notebooks (NN_name.ipynb) in {notebooks_dir or default_notebooks_dir()}."
         )
     params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
+    destination = _results_destination(results_to)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     manifest = _new_manifest(data, mapping, params, notebooks)
     try:
         result = _run_in(tmp, data, mapping, params, notebooks, manifest, kernel_name, timeout)
+        if result.exit_code == 0 and destination:
+            result = _write_results(destination, results_schema, tmp, out.name, manifest, result)
     except BaseException as exc:  # interrupted or crashed: still leave a failed manifest
         manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         _finish(tmp, out, manifest)
@@ -228,7 +240,7 @@ def run_analysis(
 
 def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, timeout) -> RunResult:
     runs = [NotebookRun(nb.name) for nb in notebooks]
-    logger.info("Validating %s", data)
+    logger.info("Validating %s", _shown(data))
     try:
         dataset = load_dataset(
             data,
@@ -267,6 +279,41 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
         return RunResult(tmp, "failed", 1, message, runs)
     manifest["status"] = "succeeded"
     return RunResult(tmp, "succeeded", 0, "all notebooks succeeded", runs)
+
+
+def _shown(data: str | Path) -> str:
+    """The data source as logs and the manifest show it: a database URI without its password."""
+    return redact(data) if is_database(data) else str(data)
+
+
+def _results_destination(uri: str | None) -> Database | None:
+    """The database for ``--results-to``, checked before any analysis so a typo fails fast."""
+    if uri is None:
+        return None
+    if not is_database(uri):
+        raise DataContractError(f"--results-to must be a database URI (postgresql://...). Got {uri!r}.")
+    destination = Database(uri, create=True)
+    with destination.connect():
+        pass
+    return destination
+
+
+def _write_results(
+    db: Database, schema: str, tmp: Path, run_id: str, manifest: dict[str, Any], result: RunResult
+) -> RunResult:
+    files = sorted(p for p in (tmp / "tables").iterdir() if p.suffix in (".csv", ".parquet"))
+    tables = {p.stem: read_table(tmp, p.name) for p in files}
+    logger.info("Writing %d result tables to %s (schema %s)", len(tables), db.name, schema)
+    record = {"uri": db.name, "schema": schema, "run_id": run_id, "tables": sorted(tables)}
+    try:
+        db.write_tables(
+            tables, schema=schema, run_id=run_id, run_at=datetime.fromisoformat(manifest["started_at"])
+        )
+    except DataContractError as exc:
+        manifest.update(status="failed", error=str(exc), results_to={**record, "written": False})
+        return RunResult(tmp, "failed", 1, str(exc), result.notebooks)
+    manifest["results_to"] = {**record, "written": True}
+    return result
 
 
 def pseudonymize(dataset: Dataset, *, salt: str) -> Dataset:
@@ -363,7 +410,7 @@ def _new_manifest(data, mapping, params, notebooks) -> dict[str, Any]:
         "status": "running",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "finished_at": None,
-        "data": str(data),
+        "data": _shown(data),
         "mapping": str(mapping) if mapping else None,
         "parameters": params,
         "versions": {

@@ -311,7 +311,9 @@ def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
         return loaded, TableReport(name, None, None, loaded.height, empty)
     bad = frame.filter(pl.col(REASON).is_not_null()).select(ROW, REASON)
     rejected = raw.original.join(bad, on=ROW, how="inner", maintain_order="left")
-    return loaded.drop(ROW), TableReport(name, raw.source, raw.sha256, raw.original.height, rejected)
+    return loaded.drop(ROW), TableReport(
+        name, raw.source, raw.sha256, raw.original.height, rejected, query=raw.query
+    )
 
 
 def _with_contract_columns(frame: pl.DataFrame, name: str) -> pl.DataFrame:
