@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
+import pyarrow as pa
 
 from cxlab.exceptions import DataContractError
 
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 _DRIVERS = {"postgresql": "postgresql", "postgres": "postgresql", "sqlite": "sqlite", "duckdb": "duckdb"}
 _FILE_SCHEMES = {"sqlite", "duckdb"}
+_CHUNK_ROWS = 1_000_000
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -146,15 +148,21 @@ class Database:
             return self._fetch(connection, f"SELECT {as_text} FROM ({query}) AS q", what)
 
     def _fetch(self, connection: Any, query: str, what: str) -> pl.DataFrame:
+        frames = []
         with connection.cursor() as cursor, self.errors(f"cannot read {what}"):
             try:
                 cursor.execute(query)
-                table = cursor.fetch_arrow_table()
+                reader = cursor.fetch_record_batch()
+                for group in _batch_groups(reader, _CHUNK_ROWS):
+                    frames.append(pl.from_arrow(pa.Table.from_batches(group, reader.schema)))
+                    del group  # the Arrow copy of these rows is freed before the next group
             except OSError as exc:
                 if "Type mismatch" in str(exc):
                     raise _TypeMismatch from None
                 raise
-        return pl.from_arrow(table, rechunk=False)
+        if not frames:
+            return pl.from_arrow(reader.schema.empty_table())
+        return pl.concat(frames, rechunk=False)
 
     def write_tables(self, tables: dict[str, pl.DataFrame], *, schema: str, run_id: str, run_at: Any) -> None:
         """Replace this run's rows of ``<schema>.<name>`` for every table, in one transaction.
@@ -194,6 +202,20 @@ def _stamped(frame: pl.DataFrame, run_id: str, run_at: Any) -> pl.DataFrame:
 
 class _TypeMismatch(Exception):
     pass
+
+
+def _batch_groups(reader: Any, rows: int) -> Iterator[list]:
+    """The reader's record batches in groups of about ``rows`` rows, so at most one group is
+    held as Arrow while it becomes polars: a table never needs twice its size in memory."""
+    group, n = [], 0
+    for batch in reader:
+        group.append(batch)
+        n += batch.num_rows
+        if n >= rows:
+            yield group
+            group, n = [], 0
+    if group:
+        yield group
 
 
 def _quote(identifier: str) -> str:
