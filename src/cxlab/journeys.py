@@ -86,6 +86,7 @@ def build_features(
     exposure_window_days: int = 30,
     observation_end: datetime | None = None,
     support_touchpoints: tuple[str, ...] = SUPPORT_TOUCHPOINTS,
+    vocabulary: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
     """One row per customer describing their journey, churn status and survey answers.
 
@@ -101,6 +102,11 @@ def build_features(
         up after it are left out.
     support_touchpoints : tuple of str
         Touchpoints that count as support contacts.
+    vocabulary : dict, optional
+        The touchpoints, channels, stages, kinds and exposure touchpoints to make columns
+        for, as :func:`feature_vocabulary` returns; default: those in ``dataset``. Part of
+        a larger dataset (``cxlab.spark`` computes one per group of customers) gets the
+        whole dataset's vocabulary, so every part has the same columns.
 
     Returns
     -------
@@ -118,12 +124,13 @@ def build_features(
     events = journey_events(dataset, end)
     n_journeys = events["journey"].max() + 1 if events.height else 0
     window = timedelta(days=exposure_window_days)
+    names = vocabulary or _vocabulary(events, window)
     # One row per journey (row i = journey i), so the parts line up without joins.
     per_journey = pl.concat(
         [
             _journey_summary(events, support_touchpoints),
-            *(_mix(events, column, prefix, n_journeys) for column, prefix in _MIXES),
-            _exposures(events, window, n_journeys),
+            *(_mix(events, column, prefix, names[column], n_journeys) for column, prefix in _MIXES),
+            _exposures(events, window, names["exposure"], n_journeys),
         ],
         how="horizontal",
     )
@@ -150,6 +157,29 @@ def build_features(
 
 _MIXES = (("touchpoint", "tp"), ("channel", "channel"), ("stage", "stage"), ("kind", "kind"))
 _ALWAYS = {"stage": (*STAGES,), "kind": (*KINDS,)}
+
+
+def feature_vocabulary(
+    dataset: Dataset, *, exposure_window_days: int = 30, observation_end: datetime | None = None
+) -> dict[str, list[str]]:
+    """The values :func:`build_features` makes columns for: every ``touchpoint``,
+    ``channel``, ``stage`` and ``kind`` in the events, and (``exposure``) every touchpoint
+    used in some customer's exposure window. Vocabularies of parts of a dataset combine by
+    set union into the whole dataset's."""
+    events = journey_events(dataset, observation_end)
+    return _vocabulary(events, timedelta(days=exposure_window_days))
+
+
+def _vocabulary(events: pl.DataFrame, window: timedelta) -> dict[str, list[str]]:
+    names = {c: sorted(set(events[c].unique().to_list()) | set(_ALWAYS.get(c, ()))) for c, _ in _MIXES}
+    in_window = _in_window(events, window)
+    return {**names, "exposure": sorted(in_window["touchpoint"].unique().to_list())}
+
+
+def _in_window(events: pl.DataFrame, window: timedelta) -> pl.DataFrame:
+    return events.select("journey", "touchpoint", "timestamp", "signup_at").filter(
+        pl.col("timestamp") >= pl.col("signup_at"), pl.col("timestamp") < pl.col("signup_at") + window
+    )
 
 
 def _attributes(customers: pl.DataFrame) -> list[str]:
@@ -254,9 +284,8 @@ def _count_matrix(events: pl.DataFrame, column: str, names: list[str], n_journey
     return pl.DataFrame(counts.astype(np.uint32), schema=names)
 
 
-def _mix(events: pl.DataFrame, column: str, prefix: str, n_journeys: int) -> pl.DataFrame:
+def _mix(events: pl.DataFrame, column: str, prefix: str, names: list[str], n_journeys: int) -> pl.DataFrame:
     """``n_<prefix>_<value>`` and ``share_<prefix>_<value>`` for every value of ``column``."""
-    names = sorted(set(events[column].unique().to_list()) | set(_ALWAYS.get(column, ())))
     counts = _count_matrix(events, column, names, n_journeys)
     counts.columns = [f"n_{prefix}_{column_name(v)}" for v in names]
     total = counts.sum_horizontal()
@@ -265,13 +294,9 @@ def _mix(events: pl.DataFrame, column: str, prefix: str, n_journeys: int) -> pl.
     )
 
 
-def _exposures(events: pl.DataFrame, window: timedelta, n_journeys: int) -> pl.DataFrame:
-    """``exposed_<touchpoint>`` for every touchpoint used in ``[signup_at, signup_at + window)``."""
-    in_window = events.select("journey", "touchpoint", "timestamp", "signup_at").filter(
-        pl.col("timestamp") >= pl.col("signup_at"), pl.col("timestamp") < pl.col("signup_at") + window
-    )
-    names = sorted(in_window["touchpoint"].unique().to_list())
-    counts = _count_matrix(in_window, "touchpoint", names, n_journeys)
+def _exposures(events: pl.DataFrame, window: timedelta, names: list[str], n_journeys: int) -> pl.DataFrame:
+    """``exposed_<touchpoint>`` for each of ``names``: used in ``[signup_at, signup_at + window)``."""
+    counts = _count_matrix(_in_window(events, window), "touchpoint", names, n_journeys)
     return counts.select((pl.col(t) > 0).alias(f"exposed_{column_name(t)}") for t in names)
 
 
