@@ -45,6 +45,7 @@ bench: $(VENV)/.installed ## Run the benchmarks (1M customers; several minutes)
 	$(BIN)/python benchmarks/bench_archetypes.py
 	$(BIN)/python benchmarks/bench_impact.py
 	$(BIN)/python benchmarks/bench_database.py
+	$(BIN)/python benchmarks/bench_spark.py
 	$(BIN)/python benchmarks/bench_run.py
 
 clean: ## Remove the environment, generated sample and caches (keeps reports/)

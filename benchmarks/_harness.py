@@ -46,6 +46,13 @@ def run_step(script: str, step: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def ensure_dataset(out: Path, customers: int) -> None:
+    """Write the synthetic dataset as Parquet into ``out`` unless it is there already."""
+    if not (out / "interactions.parquet").exists():
+        generate = str(Path(__file__).with_name("bench_generate.py"))
+        run_step(generate, "write", "--customers", str(customers), "--out", str(out))
+
+
 def run_on_validated(script: str, step: str, out: Path) -> dict:
     """Run a step that reads ``out/validated`` (the saved 1M-customer dataset), making it first."""
     if not (out / "validated").exists():

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import polars as pl
-from _harness import arguments, current_mb, peak_mb, print_step, run_step
+from _harness import arguments, current_mb, ensure_dataset, peak_mb, print_step, run_step
 
 TABLES = ("customers", "interactions", "surveys")
 _ARROW = pl.CompatLevel.oldest()  # plain Arrow strings, which every driver ingests
@@ -61,9 +61,7 @@ def main() -> None:
     args = arguments(__doc__, _step)
     if args is None:
         return
-    if not (args.out / "interactions.parquet").exists():
-        generate = str(Path(__file__).with_name("bench_generate.py"))
-        run_step(generate, "write", "--customers", str(args.customers), "--out", str(args.out))
+    ensure_dataset(args.out, args.customers)
     kinds = ["duckdb"] + (["postgres"] if os.environ.get("CXLAB_BENCH_POSTGRES_URI") else [])
     steps = ["read-parquet", "load-parquet"] + [f"{a}-{k}" for k in kinds for a in ("ingest", "read", "load")]
     results = {}
