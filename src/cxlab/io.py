@@ -271,7 +271,7 @@ def _rename(
     clashes = [c for c in renames.values() if c in frame.columns and c not in renames]
     if clashes:
         raise DataContractError(
-            f"{source}: the mapping renames a column onto '{clashes[0]}', which the file already has."
+            f"{source}: the mapping renames a column onto '{clashes[0]}', which it already has."
         )
     return frame.rename(renames)
 

@@ -124,13 +124,14 @@ def build_features(
     events = journey_events(dataset, end)
     n_journeys = events["journey"].max() + 1 if events.height else 0
     window = timedelta(days=exposure_window_days)
-    names = vocabulary or _vocabulary(events, window)
+    in_window = _in_window(events, window)
+    names = vocabulary or _vocabulary(events, in_window)
     # One row per journey (row i = journey i), so the parts line up without joins.
     per_journey = pl.concat(
         [
             _journey_summary(events, support_touchpoints),
             *(_mix(events, column, prefix, names[column], n_journeys) for column, prefix in _MIXES),
-            _exposures(events, window, names["exposure"], n_journeys),
+            _exposures(in_window, names["exposure"], n_journeys),
         ],
         how="horizontal",
     )
@@ -167,16 +168,16 @@ def feature_vocabulary(
     used in some customer's exposure window. Vocabularies of parts of a dataset combine by
     set union into the whole dataset's."""
     events = journey_events(dataset, observation_end)
-    return _vocabulary(events, timedelta(days=exposure_window_days))
+    return _vocabulary(events, _in_window(events, timedelta(days=exposure_window_days)))
 
 
-def _vocabulary(events: pl.DataFrame, window: timedelta) -> dict[str, list[str]]:
+def _vocabulary(events: pl.DataFrame, in_window: pl.DataFrame) -> dict[str, list[str]]:
     names = {c: sorted(set(events[c].unique().to_list()) | set(_ALWAYS.get(c, ()))) for c, _ in _MIXES}
-    in_window = _in_window(events, window)
     return {**names, "exposure": sorted(in_window["touchpoint"].unique().to_list())}
 
 
 def _in_window(events: pl.DataFrame, window: timedelta) -> pl.DataFrame:
+    """Events in ``[signup_at, signup_at + window)``: the exposure window."""
     return events.select("journey", "touchpoint", "timestamp", "signup_at").filter(
         pl.col("timestamp") >= pl.col("signup_at"), pl.col("timestamp") < pl.col("signup_at") + window
     )
@@ -294,9 +295,9 @@ def _mix(events: pl.DataFrame, column: str, prefix: str, names: list[str], n_jou
     )
 
 
-def _exposures(events: pl.DataFrame, window: timedelta, names: list[str], n_journeys: int) -> pl.DataFrame:
-    """``exposed_<touchpoint>`` for each of ``names``: used in ``[signup_at, signup_at + window)``."""
-    counts = _count_matrix(_in_window(events, window), "touchpoint", names, n_journeys)
+def _exposures(in_window: pl.DataFrame, names: list[str], n_journeys: int) -> pl.DataFrame:
+    """``exposed_<touchpoint>`` for each of ``names``: used in the exposure window."""
+    counts = _count_matrix(in_window, "touchpoint", names, n_journeys)
     return counts.select((pl.col(t) > 0).alias(f"exposed_{column_name(t)}") for t in names)
 
 

@@ -108,18 +108,18 @@ def _spark_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.cast(casts) if casts else frame
 
 
+def _spark_schema(frame: pl.DataFrame) -> Any:
+    """The Spark schema of ``frame`` once :func:`_spark_frame` has widened its types."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(_spark_frame(frame).to_arrow(compat_level=pl.CompatLevel.oldest()).schema)
+
+
 def _struct_schema(frames: dict[str, pl.DataFrame]) -> Any:
     """The Spark schema of packed ``frames`` (one struct column per frame)."""
-    from pyspark.sql.pandas.types import from_arrow_schema
     from pyspark.sql.types import StructField, StructType
 
-    fields = [
-        StructField(
-            name, from_arrow_schema(_spark_frame(f).to_arrow(compat_level=pl.CompatLevel.oldest()).schema)
-        )
-        for name, f in frames.items()
-    ]
-    return StructType(fields)
+    return StructType([StructField(name, _spark_schema(f)) for name, f in frames.items()])
 
 
 def _arrow_schema(spark_schema: Any) -> pa.Schema:
@@ -263,7 +263,7 @@ def _latest_timestamp(inputs: dict[str, DataFrame], mapping: Any) -> datetime:
             for batch in batches:
                 frame = _raw(_as_naive_utc(pl.from_arrow(batch)), name, mapping).frame
                 parsed = validation._reject_future(validation.parse_table(frame, TABLES[name]), name, now)
-                found = validation._latest_timestamp({name: parsed}, now) if parsed.height else None
+                found = validation.latest_timestamp({name: parsed})
                 yield pa.RecordBatch.from_pydict(
                     {"latest": [found]}, pa.schema([("latest", pa.timestamp("us"))])
                 )
@@ -353,7 +353,7 @@ def build_features(
         return _spark_frame(built)
 
     template = features(_dataset({n: _empty(df) for n, df in inputs.items()}, end))
-    out_schema = _struct_schema({"f": template})["f"].dataType
+    out_schema = _spark_schema(template)
     arrow_schema = _arrow_schema(out_schema)
 
     def features_group(table: pa.Table) -> pa.Table:
@@ -392,10 +392,9 @@ def fit_archetypes(
 def assign_archetypes(model: JourneyArchetypes, features: DataFrame) -> DataFrame:
     """``customer_id, archetype, archetype_name`` for every customer, computed on the
     executors with the fitted model (:meth:`~cxlab.archetypes.JourneyArchetypes.assign`)."""
-    schema = "customer_id string, archetype int, archetype_name string"
-    arrow_schema = pa.schema(
-        [("customer_id", pa.large_string()), ("archetype", pa.int32()), ("archetype_name", pa.large_string())]
-    )
+    columns = {"customer_id": pl.String, "archetype": pl.Int32, "archetype_name": pl.String}  # of assign()
+    schema = _spark_schema(pl.DataFrame(schema=columns))
+    arrow_schema = _arrow_schema(schema)
 
     def assign(batches):
         for batch in batches:

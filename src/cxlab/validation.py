@@ -118,7 +118,7 @@ def validate(
     frames = {n: parse_table(r.frame, TABLES[n]) for n, r in raw.items() if r is not None}
     now = datetime.now(UTC).replace(tzinfo=None)
     frames = {n: _reject_future(f, n, now) for n, f in frames.items()}
-    end = observation_end or _latest_timestamp(frames, now)
+    end = observation_end or latest_timestamp(frames) or now
     warnings: list[str] = []
     label_map = mapping.touchpoints
     catalog, frames["touchpoints"] = _catalog(frames.get("touchpoints"))
@@ -152,14 +152,15 @@ def _reject_future(frame: pl.DataFrame, name: str, now: datetime) -> pl.DataFram
     return add_reasons(frame, {f"{c} in the future": pl.col(c) > now for c in times})
 
 
-def _latest_timestamp(frames: dict[str, pl.DataFrame], now: datetime) -> datetime:
+def latest_timestamp(frames: dict[str, pl.DataFrame]) -> datetime | None:
+    """The latest timestamp of any row not (yet) rejected: the default end of observation.
+    None when no row has one."""
     latest = []
     for name, frame in frames.items():
         for c in TABLES[name].columns:
             if c.dtype == "timestamp" and c.name in frame.columns:
                 latest.append(frame.filter(pl.col(REASON).is_null())[c.name].max())
-    latest = [t for t in latest if t is not None]
-    return max(latest) if latest else now
+    return max((t for t in latest if t is not None), default=None)
 
 
 def _check_customers(frame: pl.DataFrame, end: datetime, warnings: list[str]) -> pl.DataFrame:
