@@ -132,8 +132,11 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
+@click.option("--data", help="Dataset folder, or database URI (postgresql://, duckdb:///, sqlite:///).")
 @click.option(
-    "--data", required=True, help="Dataset folder, or database URI (postgresql://, duckdb:///, sqlite:///)."
+    "--features",
+    type=click.Path(path_type=Path),
+    help="Instead of --data: a folder of per-customer tables computed elsewhere (cxlab.spark.write_for_run).",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run folder to create.")
 @click.option("--mapping", type=click.Path(path_type=Path), help="Column-mapping YAML file.")
@@ -158,7 +161,8 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 )
 @_user_errors
 def run(
-    data: str,
+    data: str | None,
+    features: Path | None,
     out: Path,
     mapping: Path | None,
     config: Path | None,
@@ -176,10 +180,12 @@ def run(
     """
     from cxlab.report import read_config, run_analysis
 
+    if (data is None) == (features is None):
+        raise DataContractError("Give either --data (the raw tables) or --features (per-customer tables).")
     _show_progress()
     parameters = {**(read_config(config) if config else {}), **_parse_params(params)}
     result = run_analysis(
-        data,
+        data or features,
         out,
         mapping=mapping,
         parameters=parameters,
@@ -188,6 +194,7 @@ def run(
         timeout=timeout,
         results_to=results_to,
         results_schema=results_schema,
+        from_features=features is not None,
     )
     if result.exit_code == 0:
         click.echo(f"Run succeeded: {result.run_dir}")

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from cxlab.dataset import Dataset
+from cxlab.exceptions import DataContractError
 from cxlab.schema import KINDS, STAGES, TABLES
 
 SUPPORT_TOUCHPOINTS = ("support_team", "live_chat")
@@ -66,6 +68,8 @@ FEATURE_COLUMNS: dict[str, str] = {
     "touchpoint to the second (only from transition_features, for order-aware archetypes)",
     "exposed_{touchpoint}": "the touchpoint was used in the exposure window after signup_at",
     "window_complete": "the exposure window ended before the end of observation",
+    "exposure_window_days": "the exposure window the table was built with (the same on every row)",
+    "observation_end": "the end of observation the table was built with (the same on every row)",
     "n_survey_responses": "survey responses given",
     "latest_nps": "score of the latest NPS answer",
     "mean_csat": "mean of all CSAT answers",
@@ -146,6 +150,8 @@ def build_features(
         "churned_at",
         "observed_days",
         ((pl.col("signup_at") + window) <= end).alias("window_complete"),
+        pl.lit(exposure_window_days, pl.Int32).alias("exposure_window_days"),
+        pl.lit(end, pl.Datetime("us")).alias("observation_end"),
     )
     attributes = customers.select(
         "customer_id", *(pl.col(a).alias(f"attr_{column_name(a)}") for a in _attributes(customers))
@@ -154,6 +160,37 @@ def build_features(
         frame = frame.join(part, on="customer_id", how="left", maintain_order="left")
     frame = frame.with_columns(days(end - pl.col("last_event_at")).alias("recency_days"))
     return _fill_counts(frame)
+
+
+def features_for(
+    dataset: Dataset, saved: str | Path | None = None, *, exposure_window_days: int = 30
+) -> pl.DataFrame:
+    """:func:`build_features` of ``dataset``, or the table saved at ``saved`` once it is
+    checked to be built for the same customers, window and end of observation.
+
+    ``cxlab run`` passes the run's ``tables/customer_features.parquet`` to the notebooks
+    after the journey map built it, or from the start when the run begins from per-customer
+    tables computed elsewhere (``cxlab run --features``, see :mod:`cxlab.precomputed`).
+
+    Raises
+    ------
+    DataContractError
+        The saved table was built with another window or end of observation, or for other
+        customers: analysing it with this dataset would mix two different inputs.
+    """
+    if not saved:
+        return build_features(dataset, exposure_window_days=exposure_window_days)
+    features = pl.read_parquet(saved)
+    built = features.select("exposure_window_days", "observation_end").unique().rows()
+    wanted = [(exposure_window_days, dataset.observation_end)]
+    if built != wanted:
+        raise DataContractError(
+            f"{saved} was built with (exposure window days, end of observation) {built}; this analysis "
+            f"uses {wanted}. Set exposure_window_days to match, or build the features again."
+        )
+    if not features["customer_id"].sort().equals(dataset.customers["customer_id"].sort()):
+        raise DataContractError(f"{saved} holds other customers than the dataset; build the features again.")
+    return features
 
 
 _MIXES = (("touchpoint", "tp"), ("channel", "channel"), ("stage", "stage"), ("kind", "kind"))

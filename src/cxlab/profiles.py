@@ -53,6 +53,17 @@ def profile_archetypes(
     )
 
 
+def profile_assignment(features: pl.DataFrame, assigned: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`profile_archetypes` of archetypes assigned elsewhere (``customer_id``,
+    ``archetype``, ``archetype_name``, one row per customer of ``features``, as
+    :func:`cxlab.spark.assign_archetypes` returns), keeping the names they were given."""
+    labels = features.select("customer_id").join(assigned, on="customer_id", maintain_order="left")
+    lifts, profiles = profile_archetypes(features, labels["archetype"].to_numpy())
+    names = labels.unique("archetype").select("archetype", "archetype_name")
+    named = profiles.drop("archetype_name").join(names, on="archetype", maintain_order="left")
+    return lifts, named.select(profiles.columns)
+
+
 def _lifts(labelled: pl.DataFrame, features: list[str]) -> pl.DataFrame:
     population = labelled.select(pl.col(features).mean()).unpivot(
         variable_name="feature", value_name="population_mean"

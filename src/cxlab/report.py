@@ -20,7 +20,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -36,7 +36,7 @@ from cxlab.io import Dataset, load_dataset
 
 logger = logging.getLogger(__name__)
 
-RUNNER_PARAMETERS = {"data_dir", "mapping_file", "run_dir"}
+RUNNER_PARAMETERS = {"data_dir", "mapping_file", "run_dir", "features_file"}
 """Set by the runner for every notebook that declares them; not settable with --param."""
 
 LOAD_PARAMETERS = {"observation_end": str, "max_rejected_share": float, "pseudonymize_ids": bool}
@@ -98,6 +98,7 @@ class NotebookRun:
     status: str = "pending"  # pending, succeeded, failed, skipped
     seconds: float | None = None
     error: str | None = None
+    reason: str | None = None  # why it was skipped, when not for an earlier failure
     failed_cell: int | None = None  # execution count, as shown in the saved notebook
     failed_source: str | None = None  # first line of the failing cell
 
@@ -196,10 +197,14 @@ def run_analysis(
     timeout: int | None = None,
     results_to: str | None = None,
     results_schema: str = "cxlab",
+    from_features: bool = False,
 ) -> RunResult:
     """Validate ``data``, execute every notebook with papermill, and write the run directory.
 
-    ``data`` is a dataset folder or a database URI (see :mod:`cxlab.database`). With
+    ``data`` is a dataset folder or a database URI (see :mod:`cxlab.database`); with
+    ``from_features`` it is a folder of per-customer tables computed elsewhere (see
+    :mod:`cxlab.precomputed`), and the notebooks that need every touchpoint event (those whose
+    metadata say ``cxlab.not_from_features``) are skipped with that reason. With
     ``results_to`` (a database URI) the run's result tables are also written to that
     database's ``results_schema`` once every notebook succeeded (see
     :meth:`cxlab.database.Database.write_tables`).
@@ -217,13 +222,18 @@ def run_analysis(
             f"No notebooks (NN_name.ipynb) in {notebooks_dir or default_notebooks_dir()}."
         )
     params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
+    if from_features and mapping:
+        raise DataContractError(
+            "--mapping applies to raw exports; per-customer tables (--features) are already in the "
+            "contract's names (cxlab.spark.validate applied the mapping)."
+        )
     destination = _results_destination(results_to)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    manifest = _new_manifest(data, mapping, params, notebooks)
+    manifest = _new_manifest(data, mapping, params, notebooks, from_features)
     try:
-        result = _run_in(tmp, data, mapping, params, notebooks, manifest, kernel_name, timeout)
+        result = _run_in(tmp, data, mapping, params, notebooks, manifest, kernel_name, timeout, from_features)
         if result.exit_code == 0 and destination:
             result = _write_results(destination, results_schema, tmp, out.name, manifest, result)
     except BaseException as exc:  # interrupted or crashed: still leave a failed manifest
@@ -238,16 +248,13 @@ def run_analysis(
     return result
 
 
-def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, timeout) -> RunResult:
+def _run_in(
+    tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, timeout, from_features
+) -> RunResult:
     runs = [NotebookRun(nb.name) for nb in notebooks]
     logger.info("Validating %s", _shown(data))
     try:
-        dataset = load_dataset(
-            data,
-            mapping=mapping,
-            observation_end=params.get("observation_end"),
-            max_rejected_share=params.get("max_rejected_share"),
-        )
+        dataset, precomputed = _load(data, mapping, params, from_features)
     except DataContractError as exc:
         if exc.report is not None:
             exc.report.write_rejected(tmp / "rejected")
@@ -257,14 +264,20 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
     manifest["inputs"] = _inputs(dataset.report)
     manifest["observation_end"] = dataset.observation_end.isoformat()
     if params.get("pseudonymize_ids"):
-        dataset = pseudonymize(dataset, salt=os.environ.get("CXLAB_ID_SALT") or os.urandom(16).hex())
+        salt = os.environ.get("CXLAB_ID_SALT") or os.urandom(16).hex()
+        dataset, precomputed = pseudonymize(dataset, salt=salt), _pseudonymized(precomputed, salt)
     dataset.report.write_rejected(tmp / "rejected")
     dataset.save(tmp / "dataset")
     (tmp / "tables").mkdir()
-    injected = _runner_values(dataset, params)
+    if precomputed:
+        _start_from(precomputed, tmp)
     for i, (nb, run) in enumerate(zip(notebooks, runs, strict=True), start=1):
+        if from_features and (reason := _needs_events(nb)):
+            run.status, run.reason = "skipped", reason
+            logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, reason)
+            continue
         logger.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
-        _execute(nb, tmp, injected, run, kernel_name, timeout)
+        _execute(nb, tmp, _runner_values(dataset, params, tmp), run, kernel_name, timeout)
         logger.info("[%d/%d] %s %s in %.1f s", i, len(notebooks), nb.name, run.status, run.seconds)
         if run.status == "failed":
             for later in runs[i:]:
@@ -279,6 +292,54 @@ def _run_in(tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, 
         return RunResult(tmp, "failed", 1, message, runs)
     manifest["status"] = "succeeded"
     return RunResult(tmp, "succeeded", 0, "all notebooks succeeded", runs)
+
+
+def _load(data, mapping, params: dict[str, Any], from_features: bool):
+    """The validated dataset, and the per-customer tables when the run starts from them.
+
+    A run from per-customer tables takes its exposure window and end of observation from
+    the feature table; a parameter that says otherwise is an error, not a silent override."""
+    if not from_features:
+        dataset = load_dataset(
+            data,
+            mapping=mapping,
+            observation_end=params.get("observation_end"),
+            max_rejected_share=params.get("max_rejected_share"),
+        )
+        return dataset, None
+    from cxlab.io import _as_datetime
+    from cxlab.precomputed import load_precomputed
+
+    tables = load_precomputed(data, max_rejected_share=params.get("max_rejected_share"))
+    built = {
+        "exposure_window_days": tables.exposure_window_days,
+        "observation_end": tables.dataset.observation_end,
+    }
+    given = {**params, "observation_end": _as_datetime(params.get("observation_end"))}
+    for name, value in built.items():
+        if given.get(name) not in (None, value):
+            raise DataContractError(
+                f"The features in {data} were built with {name} = {value}, but the run was given "
+                f"{params[name]}. Drop the parameter, or build the features again with it."
+            )
+    params["exposure_window_days"] = tables.exposure_window_days
+    return tables.dataset, tables
+
+
+def _start_from(tables, tmp: Path) -> None:
+    """Put the per-customer tables where the notebooks find a run's: features, archetypes and
+    their profiles over every customer (the archetypes notebook's tables)."""
+    from cxlab.profiles import profile_assignment
+
+    save_table(tables.features, tmp, "customer_features.parquet")
+    save_table(tables.archetypes, tmp, "archetypes.csv")
+    save_table(profile_assignment(tables.features, tables.archetypes)[1], tmp, "archetype_profiles.csv")
+
+
+def _needs_events(notebook: Path) -> str | None:
+    """Why ``notebook`` cannot run from per-customer tables (its metadata say), or None."""
+    metadata = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    return metadata.get("cxlab", {}).get("not_from_features")
 
 
 def _shown(data: str | Path) -> str:
@@ -321,31 +382,43 @@ def pseudonymize(dataset: Dataset, *, salt: str) -> Dataset:
     (16 hex digits), everywhere: tables and rejected rows. The same salt (environment variable
     ``CXLAB_ID_SALT``) gives the same hashes across runs; without it each run draws its own."""
 
-    def hashed(frame: pl.DataFrame) -> pl.DataFrame:
-        for column in [c for c in ("customer_id", "response_id") if c in frame.columns]:
-            ids = frame[column].drop_nulls().unique().cast(pl.String).to_list()
-            digests = {v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16] for v in ids}
-            frame = frame.with_columns(pl.col(column).cast(pl.String).replace_strict(digests, default=None))
-        return frame
-
     for table in dataset.report.tables.values():
-        table.rejected = hashed(table.rejected)
+        table.rejected = _hashed(table.rejected, salt)
     return Dataset(
-        customers=hashed(dataset.customers),
-        interactions=hashed(dataset.interactions),
-        surveys=hashed(dataset.surveys),
+        customers=_hashed(dataset.customers, salt),
+        interactions=_hashed(dataset.interactions, salt),
+        surveys=_hashed(dataset.surveys, salt),
         touchpoints=dataset.touchpoints,
         report=dataset.report,
     )
 
 
-def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
+def _pseudonymized(tables, salt: str):
+    if tables is None:
+        return None
+    features, archetypes = _hashed(tables.features, salt), _hashed(tables.archetypes, salt)
+    return replace(tables, features=features, archetypes=archetypes)
+
+
+def _hashed(frame: pl.DataFrame, salt: str) -> pl.DataFrame:
+    for column in [c for c in ("customer_id", "response_id") if c in frame.columns]:
+        ids = frame[column].drop_nulls().unique().cast(pl.String).to_list()
+        digests = {v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16] for v in ids}
+        frame = frame.with_columns(pl.col(column).cast(pl.String).replace_strict(digests, default=None))
+    return frame
+
+
+def _runner_values(dataset: Dataset, params: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """What the runner passes to each notebook; the run's feature table once there is one,
+    so that the notebooks after the journey map do not build it again."""
+    features = Path("tables") / "customer_features.parquet"
     return {
         **params,
         "data_dir": "dataset",
         "mapping_file": "",
         "run_dir": ".",
         "observation_end": dataset.observation_end.isoformat(),
+        "features_file": str(features) if (tmp / features).is_file() else "",
     }
 
 
@@ -403,7 +476,7 @@ def _inputs(report) -> list[dict[str, Any]]:
     return [t.to_dict() for t in report.tables.values()]
 
 
-def _new_manifest(data, mapping, params, notebooks) -> dict[str, Any]:
+def _new_manifest(data, mapping, params, notebooks, from_features) -> dict[str, Any]:
     from cxlab import __version__
 
     return {
@@ -411,6 +484,7 @@ def _new_manifest(data, mapping, params, notebooks) -> dict[str, Any]:
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "finished_at": None,
         "data": _shown(data),
+        "started_from": "per-customer tables" if from_features else "raw tables",
         "mapping": str(mapping) if mapping else None,
         "parameters": params,
         "versions": {

@@ -22,7 +22,10 @@ A Databricks-style notebook::
     features = cxspark.build_features(data.interactions, data.customers, data.surveys)
     model = cxspark.fit_archetypes(features, sample_size=200_000)
     archetypes = cxspark.assign_archetypes(model, features)
-    features.write.parquet("/mnt/cx/customer_features.parquet")
+    cxspark.write_for_run("/dbfs/cx/for-run", features=features, archetypes=archetypes, surveys=data.surveys)
+
+and then, on one machine, ``cxlab run --features /dbfs/cx/for-run --out reports/weekly`` runs
+the impact, survey and summary notebooks on these per-customer tables (:mod:`cxlab.precomputed`).
 """
 
 from __future__ import annotations
@@ -405,3 +408,23 @@ def assign_archetypes(model: JourneyArchetypes, features: DataFrame) -> DataFram
                 )
 
     return features.mapInArrow(assign, schema)
+
+
+def write_for_run(
+    path: str,
+    *,
+    features: DataFrame,
+    archetypes: DataFrame,
+    surveys: DataFrame | None = None,
+    touchpoints: pl.DataFrame | None = None,
+) -> None:
+    """Write the per-customer tables ``cxlab run --features PATH`` starts from, each as a
+    folder of Parquet part files named as :mod:`cxlab.precomputed` expects (replacing what
+    is there): the features, the archetypes, the validated survey answers and the catalog
+    given to :func:`validate` (without it, the run uses the built-in catalog)."""
+    tables = {"customer_features": features, "archetypes": archetypes, "surveys": surveys}
+    if touchpoints is not None:
+        tables["touchpoints"] = features.sparkSession.createDataFrame(touchpoints.to_pandas())
+    for name, frame in tables.items():
+        if frame is not None:
+            frame.write.mode("overwrite").parquet(f"{path.rstrip('/')}/{name}.parquet")

@@ -139,7 +139,8 @@ def driver_table(
     wide = ratings.pivot(on="touchpoint", index="response_id", values="score", aggregate_function="mean")
     table = outcome_scores.join(wide, on="response_id", how="left")
     drivers = [c for c in wide.columns if c != "response_id" and table[c].is_not_null().mean() >= 0.5]
-    complete = table.select("response_id", "outcome", *sorted(drivers)).drop_nulls()
+    # sorted, so that the bootstrap draws the same responses on every run with the same seed
+    complete = table.select("response_id", "outcome", *sorted(drivers)).drop_nulls().sort("response_id")
     counts = {
         "responses": table.height,
         "complete": complete.height,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -186,6 +187,69 @@ def test_run_writes_every_contract_table_with_its_columns(run_dir):
     assert features.columns[:5] == ["customer_id", "signup_at", "is_churned", "churned_at", "observed_days"]
     methods = set(pl.read_csv(run_dir / "tables" / "touchpoint_impact.csv")["method"])
     assert {"cox_hr", "retention_diff"} <= methods
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_a_run_from_per_customer_tables_gives_the_results_of_a_run_from_raw_tables(run_dir, tmp_path):
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    handoff = tmp_path / "per-customer"  # what cxlab.spark.write_for_run writes, here from one machine
+    handoff.mkdir()
+    shutil.copy(run_dir / "tables" / "customer_features.parquet", handoff)
+    pl.read_csv(run_dir / "tables" / "archetypes.csv").write_parquet(handoff / "archetypes.parquet")
+    for name in ("surveys", "touchpoints"):
+        shutil.copy(run_dir / "dataset" / f"{name}.parquet", handoff)
+    out = tmp_path / "runs" / "from-features"
+    result = cxlab("run", "--features", handoff, "--out", out, "--config", ROOT / "configs" / "weekly.yml")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    runs = {n["name"][:2]: n for n in manifest["notebooks"]}
+    assert all(runs[n]["status"] == "skipped" and runs[n]["reason"] for n in ("01", "02", "03"))
+    assert all(runs[n]["status"] == "succeeded" for n in ("04", "05", "00"))
+    assert manifest["started_from"] == "per-customer tables"
+    for name in (
+        "touchpoint_impact",
+        "retention_overall",
+        "survey_scores",
+        "survey_drivers",
+        "archetype_profiles",
+    ):
+        assert_frame_equal(
+            pl.read_csv(out / "tables" / f"{name}.csv"), pl.read_csv(run_dir / "tables" / f"{name}.csv")
+        )
+    assert (
+        "attribution needs each customer's sequence"
+        in (out / "notebooks" / "04_touchpoint_impact.ipynb").read_text()
+    )
+    assert "Touchpoints that change retention" in (out / "html" / "00_leadership_summary.html").read_text()
+
+
+def test_a_run_from_per_customer_tables_refuses_another_window_or_a_mapping(tiny, tmp_path):
+    import polars as pl
+
+    from cxlab import build_features, load_dataset
+
+    features = build_features(load_dataset(tiny))
+    (tmp_path / "pc").mkdir()
+    features.write_parquet(tmp_path / "pc" / "customer_features.parquet")
+    features.select("customer_id", archetype=0, archetype_name=pl.lit("all")).write_parquet(
+        tmp_path / "pc" / "archetypes.parquet"
+    )
+    result = cxlab(
+        "run", "--features", tmp_path / "pc", "--out", tmp_path / "r1", "--param", "exposure_window_days=60"
+    )
+    assert (
+        result.returncode == 2
+        and "built with exposure_window_days = 30, but the run was given 60" in result.stderr
+    )
+    result = cxlab(
+        "run", "--features", tmp_path / "pc", "--out", tmp_path / "r2", "--mapping", tiny / "x.yml"
+    )
+    assert result.returncode == 2 and "--mapping applies to raw exports" in result.stderr
+    result = cxlab("run", "--features", tmp_path / "pc", "--data", tiny, "--out", tmp_path / "r3")
+    assert result.returncode == 2 and "either --data" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.notebook

@@ -10,6 +10,7 @@ from polars.testing import assert_frame_equal
 
 from cxlab import build_features, load_dataset
 from cxlab.archetypes import JourneyArchetypes
+from cxlab.catalog import default_catalog, merge_catalogs
 from cxlab.exceptions import DataContractError
 from cxlab.synthetic import make_journeys
 from tests.db.conftest import dirty_tables, write_parquet
@@ -52,7 +53,7 @@ def test_spark_features_equal_one_machine_features_in_every_column(on_spark, cle
     got = _local(features).sort("customer_id")
     assert data.observation_end == dataset.observation_end
     assert got.columns == expected.columns
-    integers = [c for c, t in expected.schema.items() if t.is_integer()]
+    integers = [c for c, t in expected.schema.items() if t.is_unsigned_integer()]  # Spark has none
     assert_frame_equal(
         got, expected.cast(dict.fromkeys(integers, pl.Int64)), check_exact=False, rel_tol=0, abs_tol=1e-9
     )
@@ -70,6 +71,30 @@ def test_spark_archetype_assignments_equal_predict_on_one_machine(on_spark, clea
     assert_frame_equal(on_executors, model.assign(local).sort("customer_id"))
     sampled = cxspark.fit_archetypes(features, sample_size=1000, n_archetypes=4)
     assert len(sampled.names_) == 4 and sampled.labels_.shape[0] <= 1000
+
+
+def test_spark_tables_written_for_a_run_read_back_as_one_machine_computes_them(on_spark, clean, tmp_path):
+    from cxlab import spark as cxspark
+    from cxlab.precomputed import load_precomputed
+
+    data, features = on_spark
+    dataset = load_dataset(clean)
+    local = build_features(dataset)
+    model = JourneyArchetypes(n_archetypes=3, random_state=0).fit(local)
+    own_catalog = default_catalog().head(2).with_columns(channel=pl.lit("own channel"))
+    cxspark.write_for_run(
+        str(tmp_path), features=features, archetypes=cxspark.assign_archetypes(model, features),
+        surveys=data.surveys, touchpoints=own_catalog,
+    )  # fmt: skip
+    tables = load_precomputed(tmp_path)
+    assert_frame_equal(
+        tables.features.sort("customer_id"), local.sort("customer_id"),
+        check_dtypes=False, check_exact=False, rel_tol=0, abs_tol=1e-9,
+    )  # fmt: skip
+    assert_frame_equal(tables.archetypes.sort("customer_id"), model.assign(local).sort("customer_id"))
+    assert_frame_equal(tables.dataset.surveys.sort(pl.all()), dataset.surveys.sort(pl.all()))
+    assert_frame_equal(tables.dataset.touchpoints, merge_catalogs(default_catalog(), own_catalog))
+    assert tables.dataset.observation_end == dataset.observation_end
 
 
 def test_spark_validation_rejects_what_one_machine_rejects_and_reconciles(spark, tmp_path):
