@@ -80,14 +80,14 @@ def load_precomputed(directory: str | Path, *, max_rejected_share: float | None 
     directory = Path(directory)
     if not directory.is_dir():
         raise DataContractError(f"Per-customer tables folder {directory} does not exist or is not a folder.")
-    path, features = _read(directory, "customer_features", required=True)
-    _check_features(features, path)
+    features_path, features = _read(directory, "customer_features", required=True)
+    _check_features(features, features_path)
     path, archetypes = _read(directory, "archetypes", required=True)
     archetypes = _check_archetypes(archetypes, features, path)
     customers = features.select("customer_id", "signup_at", "churned_at")
     no_events = pl.DataFrame(schema={c.name: pl.String for c in TABLES["interactions"].columns})
     raw = {
-        "customers": _raw(customers, "customers", f"{directory / 'customer_features'}"),
+        "customers": _raw(customers, "customers", str(features_path)),
         "interactions": _raw(no_events, "interactions", f"{directory} (per-customer tables: no events)"),
     }
     for name in ("surveys", "touchpoints"):
