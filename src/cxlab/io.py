@@ -81,6 +81,7 @@ def load_dataset(
     >>> ds.report.summary()["rows_rejected"].sum()
     0
     """
+    observation_end = parse_observation_end(observation_end)
     if is_database(source):
         mapping = _as_mapping(mapping)
         raw = _read_database(Database(source), mapping)
@@ -89,12 +90,12 @@ def load_dataset(
         if not path.is_dir():
             raise DataContractError(f"Dataset directory {path} does not exist or is not a directory.")
         if (path / SAVED_MARKER).is_file():
-            return _read_saved(path, mapping=mapping, observation_end=_as_datetime(observation_end))
+            return _read_saved(path, mapping=mapping, observation_end=observation_end)
         mapping = _as_mapping(mapping)
         raw = {name: _read_table(path, name, mapping) for name in TABLES}
     if max_rejected_share is None:
         max_rejected_share = mapping.max_rejected_share
-    dataset = validation.validate(raw, mapping=mapping, observation_end=_as_datetime(observation_end))
+    dataset = validation.validate(raw, mapping=mapping, observation_end=observation_end)
     _check_rejected_share(dataset.report, max_rejected_share)
     for warning in dataset.report.warnings:
         logger.warning(warning)
@@ -111,7 +112,8 @@ def _as_mapping(mapping: Mapping | str | Path | dict | None) -> Mapping:
     return read_mapping(mapping)
 
 
-def _as_datetime(value: str | date | datetime | None) -> datetime | None:
+def parse_observation_end(value: str | date | datetime | None) -> datetime | None:
+    """An ``observation_end`` parameter as the naive UTC datetime the tables use (None stays None)."""
     if value is None or isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
     if isinstance(value, date):

@@ -222,18 +222,14 @@ def run_analysis(
             f"No notebooks (NN_name.ipynb) in {notebooks_dir or default_notebooks_dir()}."
         )
     params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
-    if from_features and mapping:
-        raise DataContractError(
-            "--mapping applies to raw exports; per-customer tables (--features) are already in the "
-            "contract's names (cxlab.spark.validate applied the mapping)."
-        )
+    source = _Source(data, mapping, from_features)
     destination = _results_destination(results_to)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    manifest = _new_manifest(data, mapping, params, notebooks, from_features)
+    manifest = _new_manifest(source, params, notebooks)
     try:
-        result = _run_in(tmp, data, mapping, params, notebooks, manifest, kernel_name, timeout, from_features)
+        result = _run_in(tmp, source, params, notebooks, manifest, kernel_name, timeout)
         if result.exit_code == 0 and destination:
             result = _write_results(destination, results_schema, tmp, out.name, manifest, result)
     except BaseException as exc:  # interrupted or crashed: still leave a failed manifest
@@ -248,13 +244,11 @@ def run_analysis(
     return result
 
 
-def _run_in(
-    tmp: Path, data, mapping, params, notebooks, manifest, kernel_name, timeout, from_features
-) -> RunResult:
+def _run_in(tmp: Path, source: _Source, params, notebooks, manifest, kernel_name, timeout) -> RunResult:
     runs = [NotebookRun(nb.name) for nb in notebooks]
-    logger.info("Validating %s", _shown(data))
+    logger.info("Validating %s", source.shown)
     try:
-        dataset, precomputed = _load(data, mapping, params, from_features)
+        dataset, precomputed = source.load(params)
     except DataContractError as exc:
         if exc.report is not None:
             exc.report.write_rejected(tmp / "rejected")
@@ -263,6 +257,8 @@ def _run_in(
         return RunResult(tmp, "failed", 2, str(exc), runs)
     manifest["inputs"] = _inputs(dataset.report)
     manifest["observation_end"] = dataset.observation_end.isoformat()
+    if precomputed:  # the window the features were built with, for the notebooks and the manifest
+        params["exposure_window_days"] = precomputed.exposure_window_days
     if params.get("pseudonymize_ids"):
         salt = os.environ.get("CXLAB_ID_SALT") or os.urandom(16).hex()
         dataset, precomputed = pseudonymize(dataset, salt=salt), _pseudonymized(precomputed, salt)
@@ -272,7 +268,7 @@ def _run_in(
     if precomputed:
         _start_from(precomputed, tmp)
     for i, (nb, run) in enumerate(zip(notebooks, runs, strict=True), start=1):
-        if from_features and (reason := _needs_events(nb)):
+        if precomputed and (reason := _needs_events(nb)):
             run.status, run.reason = "skipped", reason
             logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, reason)
             continue
@@ -294,36 +290,56 @@ def _run_in(
     return RunResult(tmp, "succeeded", 0, "all notebooks succeeded", runs)
 
 
-def _load(data, mapping, params: dict[str, Any], from_features: bool):
-    """The validated dataset, and the per-customer tables when the run starts from them.
+@dataclass(frozen=True)
+class _Source:
+    """Where a run's data come from: raw tables (a folder or database, with an optional
+    column mapping), or per-customer tables computed elsewhere (``from_features``)."""
 
-    A run from per-customer tables takes its exposure window and end of observation from
-    the feature table; a parameter that says otherwise is an error, not a silent override."""
-    if not from_features:
-        dataset = load_dataset(
-            data,
-            mapping=mapping,
-            observation_end=params.get("observation_end"),
-            max_rejected_share=params.get("max_rejected_share"),
-        )
-        return dataset, None
-    from cxlab.io import _as_datetime
-    from cxlab.precomputed import load_precomputed
+    data: str | Path
+    mapping: str | Path | None
+    from_features: bool
 
-    tables = load_precomputed(data, max_rejected_share=params.get("max_rejected_share"))
-    built = {
-        "exposure_window_days": tables.exposure_window_days,
-        "observation_end": tables.dataset.observation_end,
-    }
-    given = {**params, "observation_end": _as_datetime(params.get("observation_end"))}
-    for name, value in built.items():
-        if given.get(name) not in (None, value):
+    def __post_init__(self) -> None:
+        if self.from_features and self.mapping:
             raise DataContractError(
-                f"The features in {data} were built with {name} = {value}, but the run was given "
-                f"{params[name]}. Drop the parameter, or build the features again with it."
+                "--mapping applies to raw exports; per-customer tables (--features) are already in the "
+                "contract's names (cxlab.spark.validate applied the mapping)."
             )
-    params["exposure_window_days"] = tables.exposure_window_days
-    return tables.dataset, tables
+
+    @property
+    def shown(self) -> str:
+        """The source as logs and the manifest show it: a database URI without its password."""
+        return redact(self.data) if is_database(self.data) else str(self.data)
+
+    def load(self, params: dict[str, Any]):
+        """The validated dataset, and the per-customer tables when the run starts from them.
+
+        Per-customer tables carry the exposure window and end of observation they were built
+        with; a parameter that says otherwise is an error, not a silent override."""
+        if not self.from_features:
+            dataset = load_dataset(
+                self.data,
+                mapping=self.mapping,
+                observation_end=params.get("observation_end"),
+                max_rejected_share=params.get("max_rejected_share"),
+            )
+            return dataset, None
+        from cxlab.io import parse_observation_end
+        from cxlab.precomputed import load_precomputed
+
+        tables = load_precomputed(self.data, max_rejected_share=params.get("max_rejected_share"))
+        built = {
+            "exposure_window_days": tables.exposure_window_days,
+            "observation_end": tables.dataset.observation_end,
+        }
+        given = {**params, "observation_end": parse_observation_end(params.get("observation_end"))}
+        for name, value in built.items():
+            if given.get(name) not in (None, value):
+                raise DataContractError(
+                    f"The features in {self.data} were built with {name} = {value}, but the run was "
+                    f"given {params[name]}. Drop the parameter, or build the features again with it."
+                )
+        return tables.dataset, tables
 
 
 def _start_from(tables, tmp: Path) -> None:
@@ -340,11 +356,6 @@ def _needs_events(notebook: Path) -> str | None:
     """Why ``notebook`` cannot run from per-customer tables (its metadata say), or None."""
     metadata = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
     return metadata.get("cxlab", {}).get("not_from_features")
-
-
-def _shown(data: str | Path) -> str:
-    """The data source as logs and the manifest show it: a database URI without its password."""
-    return redact(data) if is_database(data) else str(data)
 
 
 def _results_destination(uri: str | None) -> Database | None:
@@ -476,16 +487,16 @@ def _inputs(report) -> list[dict[str, Any]]:
     return [t.to_dict() for t in report.tables.values()]
 
 
-def _new_manifest(data, mapping, params, notebooks, from_features) -> dict[str, Any]:
+def _new_manifest(source: _Source, params, notebooks) -> dict[str, Any]:
     from cxlab import __version__
 
     return {
         "status": "running",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "finished_at": None,
-        "data": _shown(data),
-        "started_from": "per-customer tables" if from_features else "raw tables",
-        "mapping": str(mapping) if mapping else None,
+        "data": source.shown,
+        "started_from": "per-customer tables" if source.from_features else "raw tables",
+        "mapping": str(source.mapping) if source.mapping else None,
         "parameters": params,
         "versions": {
             "cxlab": __version__,
