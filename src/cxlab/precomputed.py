@@ -38,7 +38,7 @@ from cxlab.io import _as_raw_table, _check_rejected_share
 from cxlab.mapping import Mapping
 from cxlab.schema import MAX_REJECTED_SHARE, TABLES
 
-FEATURE_COLUMNS = (
+REQUIRED_FEATURE_COLUMNS = (
     "customer_id",
     "signup_at",
     "is_churned",
@@ -121,7 +121,7 @@ def _read(directory: Path, name: str, *, required: bool) -> tuple[Path, pl.DataF
 
 
 def _check_features(features: pl.DataFrame, path: Path) -> None:
-    missing = [c for c in FEATURE_COLUMNS if c not in features.columns]
+    missing = [c for c in REQUIRED_FEATURE_COLUMNS if c not in features.columns]
     if missing:
         raise DataContractError(
             f"{path}: column {', '.join(repr(c) for c in missing)} is missing; the table must come from "
@@ -158,5 +158,15 @@ def _check_archetypes(archetypes: pl.DataFrame, features: pl.DataFrame, path: Pa
             f"{path}: every customer of customer_features needs exactly one archetype; "
             f"{unassigned} customers have none, {repeated} rows repeat a customer and {unknown} rows "
             "name a customer the features do not have."
+        )
+    names = (
+        archetypes.group_by("archetype")
+        .agg(pl.col("archetype_name").n_unique())
+        .filter(pl.col("archetype_name") > 1)
+    )
+    if names.height:
+        raise DataContractError(
+            f"{path}: {names.height} archetypes have more than one archetype_name "
+            f"(archetype {', '.join(map(str, sorted(names['archetype'])))}); each needs exactly one name."
         )
     return ids.join(archetypes, on="customer_id", maintain_order="left")

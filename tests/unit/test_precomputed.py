@@ -59,11 +59,15 @@ def test_spark_part_files_in_a_folder_are_read_as_one_table(tiny, tmp_path):
         ({"archetypes": pl.DataFrame({"customer_id": ["c1", "c1", "x"], "archetype": [0, 0, 0],
                                       "archetype_name": ["a"] * 3})},
          "2 customers have none, 2 rows repeat a customer and 1 rows name a customer"),
+        ({"archetypes": pl.DataFrame({"customer_id": ["c1", "c2", "c3"], "archetype": [0, 0, 1],
+                                      "archetype_name": ["a", "b", "c"]})},
+         r"archetypes.parquet: 1 archetypes have more than one archetype_name \(archetype 0\)"),
         ({"surveys": pl.DataFrame({"customer_id": ["nobody"], "responded_at": ["2025-02-01"],
                                    "metric": ["nps"], "score": [7]})},
          r"surveys.parquet: 1 of 1 rows of the surveys table .* unknown customer_id"),
     ],
-    ids=["no archetypes", "not features", "archetypes do not match", "surveys of unknown customers"],
+    ids=["no archetypes", "not features", "archetypes do not match", "two names for one archetype",
+         "surveys of unknown customers"],
 )  # fmt: skip
 def test_bad_per_customer_tables_are_refused_naming_the_table_and_count(tiny, tmp_path, change, message):
     directory = _write(tmp_path / "pc", load_dataset(tiny), **change)
