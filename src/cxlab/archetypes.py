@@ -140,12 +140,12 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Choose the number of archetypes (if "auto"), fit them and profile them."""
-        self._check_params()
+        n_archetypes = self._check_params()
         data = self._validate(X, reset=True)
         rng = check_random_state(self.random_state)
         self.preprocessor_ = self._preprocessor().fit(_sample(data, self.fit_sample, rng))
         Z = self.preprocessor_.transform(data)
-        k = self._choose_k(Z, rng)
+        k = self._choose_k(Z, rng, n_archetypes)
         self.cluster_centers_ = _fit_centres(_sample(Z, self.fit_sample, rng), k, rng)
         self.labels_ = pairwise_distances(Z, self.cluster_centers_).argmin(axis=1)
         self._order_by_size()
@@ -177,13 +177,25 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # -- fitting steps -------------------------------------------------------------------
 
-    def _check_params(self) -> None:
+    def describe(self) -> str:
+        """The fitted archetypes in plain words."""
+        check_is_fitted(self, "cluster_centers_")
+        return (
+            f"{self.n_archetypes_} archetypes among {len(self.labels_):,} customers "
+            f"(bootstrap stability {self.stability_:.2f}; 1 = identical on every resample)"
+        )
+
+    def _check_params(self) -> int | str:
+        """Check the parameters; the number of archetypes ("auto" or an int)."""
         n = self.n_archetypes
+        if isinstance(n, str) and n.isdigit():  # from a notebook's str parameter
+            n = int(n)
         if not (n == "auto" or (isinstance(n, Integral) and not isinstance(n, bool) and n >= 1)):
             raise ValueError(f"n_archetypes must be 'auto' or an int >= 1. Got {n!r} instead.")
         low, high = self.k_range
         if not (isinstance(low, Integral) and isinstance(high, Integral) and 2 <= low <= high):
             raise ValueError(f"k_range must be (low, high) with 2 <= low <= high. Got {self.k_range!r}.")
+        return n
 
     def _validate(self, X, *, reset: bool) -> np.ndarray:
         data = validate_data(self, _feature_columns(X, self, reset=reset), reset=reset, dtype=np.float64)
@@ -201,7 +213,7 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         steps += [PCA(self.n_components)] if self.n_components is not None else []
         return make_pipeline(*steps) if steps else make_pipeline(FunctionTransformer())
 
-    def _choose_k(self, Z: np.ndarray, rng: np.random.RandomState) -> int:
+    def _choose_k(self, Z: np.ndarray, rng: np.random.RandomState, n_archetypes: int | str) -> int:
         sample = _sample(Z, self.sample_size, rng)
         n_distinct = len(np.unique(sample, axis=0))
         if len(Z) < MIN_CUSTOMERS or n_distinct < 2:
@@ -217,13 +229,13 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
             self.selection_scores_, self.stability_ = _scores_frame([single], 1), nan
             return 1
         limit = min(n_distinct, len(sample) - 1)
-        if self.n_archetypes == "auto":
+        if n_archetypes == "auto":
             ks = [k for k in range(self.k_range[0], self.k_range[1] + 1) if k <= limit] or [limit]
         else:
-            ks = [min(self.n_archetypes, limit)]
-            if ks[0] < self.n_archetypes:
+            ks = [min(n_archetypes, limit)]
+            if ks[0] < n_archetypes:
                 warnings.warn(
-                    f"{self.n_archetypes} archetypes were asked for, but the data hold only {n_distinct} "
+                    f"{n_archetypes} archetypes were asked for, but the data hold only {n_distinct} "
                     f"distinct journey mixes among {len(sample)} customers; fitting {ks[0]}.",
                     ArchetypeWarning,
                     stacklevel=3,
@@ -258,16 +270,15 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = np.argsort(order)[self.labels_]
 
 
-def archetypes_for(features: pl.DataFrame, run_dir, *, random_state: int = 0) -> pl.DataFrame:
-    """``customer_id``, ``archetype``, ``archetype_name`` for every customer of ``features``:
-    the run's ``archetypes.csv`` (written by the archetypes notebook) when it covers them all,
-    else archetypes fitted here with the default settings."""
-    from cxlab.report import read_table
+def archetype_features(dataset, features: pl.DataFrame, *, order_aware: bool = False) -> pl.DataFrame:
+    """The table the archetypes are fitted on: ``features``, with the most telling
+    touchpoint-to-touchpoint transitions of :func:`cxlab.journeys.transition_features` added
+    when ``order_aware``."""
+    if not order_aware:
+        return features
+    from cxlab.journeys import transition_features
 
-    assigned = read_table(run_dir, "archetypes.csv")
-    if assigned is not None and features["customer_id"].is_in(assigned["customer_id"].implode()).all():
-        return assigned
-    return JourneyArchetypes(random_state=random_state).fit(features).assign(features)
+    return features.join(transition_features(dataset), on="customer_id", maintain_order="left")
 
 
 def archetype_map(model: JourneyArchetypes, features, *, size: int = 5_000, random_state: int = 0):

@@ -24,14 +24,16 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 
+from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS
 from cxlab.dataset import Dataset
 from cxlab.journeys import days, journey_events
+from cxlab.results import Result
 
 START, RETAINED, CHURNED = "(start)", "(retained)", "(churned)"
 
 
 def attribution_paths(
-    dataset: Dataset, *, exposure_window_days: int = 30, horizon_days: int = 180
+    dataset: Dataset, *, exposure_window_days: int = EXPOSURE_WINDOW_DAYS, horizon_days: int = HORIZON_DAYS
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Events up to each customer's horizon with ``retained`` (the outcome) and ``horizon_at``;
     and counts of customers with a known outcome and without (left out)."""
@@ -139,23 +141,69 @@ def _normalise(table: pl.DataFrame, n_customers: int) -> pl.DataFrame:
     )
 
 
+ATTRIBUTION_COLUMNS = {
+    "touchpoint": pl.String, "method": pl.String, "conversion": pl.String, "credit": pl.Float64,
+    "n_customers": pl.Int64,
+}  # fmt: skip
+
+
 def attribution(
-    dataset: Dataset, *, exposure_window_days: int = 30, horizon_days: int = 180, half_life_days: float = 7.0
-) -> tuple[pl.DataFrame, dict[str, int]]:
-    """The ``attribution.csv`` table (contract §3) for all methods, and the customer counts."""
+    dataset: Dataset,
+    *,
+    exposure_window_days: int = EXPOSURE_WINDOW_DAYS,
+    horizon_days: int = HORIZON_DAYS,
+    half_life_days: float = 7.0,
+) -> Result:
+    """The ``attribution.csv`` table (contract §3) for all methods, and the customer counts.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`cxlab.load_dataset`; it needs each customer's touchpoint events.
+    exposure_window_days, horizon_days : int
+        The outcome is retention ``exposure_window_days + horizon_days`` after signup.
+    half_life_days : float
+        Half-life of the ``time_decay`` rule.
+
+    Returns
+    -------
+    Result
+        ``summary``: credit per touchpoint and method (summing to 1 per method); ``counts``:
+        customers with a known outcome and left out. Not estimable without events or
+        without customers whose outcome is known.
+
+    Examples
+    --------
+    >>> from cxlab.attribution import attribution
+    >>> from cxlab.synthetic import make_journeys
+    >>> credit = attribution(make_journeys(500, random_state=0).load())
+    >>> sorted(credit.summary["method"].unique())
+    ['first_touch', 'last_touch', 'linear', 'markov_removal', 'time_decay']
+    """
+    title = "Attribution of retention"
+    empty = pl.DataFrame(schema=ATTRIBUTION_COLUMNS)
+    if dataset.interactions.is_empty():
+        reason = (
+            "no touchpoint events in this dataset; attribution needs each customer's sequence of touchpoints"
+        )
+        return Result.not_estimable(reason, empty, title=title)
     paths, counts = attribution_paths(
         dataset, exposure_window_days=exposure_window_days, horizon_days=horizon_days
     )
     if paths.height == 0:
-        return pl.DataFrame(
-            schema={"touchpoint": pl.String, "method": pl.String, "conversion": pl.String}
-        ), counts
+        reason = (
+            f"no customer's outcome {exposure_window_days + horizon_days} days after signup is known yet "
+            "(their horizon lies after the end of observation)"
+        )
+        return Result.not_estimable(reason, empty, counts=counts, title=title)
     table = pl.concat([heuristic_credit(paths, half_life_days=half_life_days), markov_credit(paths)])
     conversion = pl.lit(f"retained {horizon_days} days after the exposure window").alias("conversion")
-    return table.select("touchpoint", "method", conversion, "credit", "n_customers"), counts
+    table = table.select("touchpoint", "method", conversion, "credit", "n_customers")
+    return Result(table, counts, None, title, text=describe_counts(counts), chart="plot_attribution")
 
 
 def describe_counts(counts: dict[str, int]) -> str:
+    """How many customers' paths were used, and how many were left out, in plain words."""
     return (
         f"{counts['known_outcome']:,} customers with a known outcome; {counts['unknown_outcome']:,} whose "
         "horizon lies after the end of observation are left out."

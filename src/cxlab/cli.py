@@ -149,7 +149,9 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
     help="A run parameter; repeat as needed; overrides --config.",
 )
 @click.option(
-    "--notebooks", type=click.Path(path_type=Path), help="Notebook folder (default: the checkout's)."
+    "--notebooks",
+    type=click.Path(path_type=Path),
+    help="Run these notebooks (copies made with 'cxlab notebooks DIR') instead of the installed ones.",
 )
 @click.option("--kernel", default="python3", show_default=True, help="Jupyter kernel to execute with.")
 @click.option("--timeout", type=click.IntRange(min=1), help="Seconds a notebook cell may take.")
@@ -178,7 +180,8 @@ def run(
     Exit status: 0 succeeded, 2 bad input or parameters (nothing analysed), 1 an analysis
     failed (its notebook is saved up to the failing cell and the manifest names it).
     """
-    from cxlab.report import read_config, run_analysis
+    from cxlab.parameters import read_config
+    from cxlab.report import run_analysis
 
     if (data is None) == (features is None):
         raise DataContractError("Give either --data (the raw tables) or --features (per-customer tables).")
@@ -201,6 +204,26 @@ def run(
     else:
         click.echo(f"Run failed ({result.run_dir}/manifest.json): {result.message}", err=True)
     sys.exit(result.exit_code)
+
+
+@main.command("notebooks")
+@click.argument("directory", type=click.Path(path_type=Path))
+@_user_errors
+def copy_notebooks(directory: Path) -> None:
+    """Copy the analysis notebooks into DIRECTORY to adapt them; run the copies with
+    'cxlab run --notebooks DIRECTORY'. Existing files are never overwritten."""
+    import shutil
+
+    from cxlab.parameters import list_notebooks, packaged_notebooks
+
+    sources = list_notebooks(packaged_notebooks())
+    clashes = [p.name for p in sources if (directory / p.name).exists()]
+    if clashes:
+        raise DataContractError(f"{directory} already holds {', '.join(clashes)}; choose an empty folder.")
+    directory.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        shutil.copyfile(source, directory / source.name)
+    click.echo(f"Copied {len(sources)} notebooks to {directory}; run them with cxlab run --notebooks {directory}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -128,3 +128,14 @@ class Dataset:
         self.report.write_rejected(directory / "rejected")
         (directory / SAVED_MARKER).write_text(json.dumps(self.report.to_dict(), indent=2))
         return directory
+
+
+@dataclass
+class RawTable:
+    """A table as read from its file or database, with the contract's column names applied."""
+
+    frame: pl.DataFrame  # contract names; ROW holds the 1-based source row
+    original: pl.DataFrame  # the source's own columns and values, plus ROW
+    source: str
+    sha256: str | None  # of the file; None for a database
+    query: str | None = None  # the SQL that read it, for a database

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import polars as pl
 
 from cxlab import validation
 from cxlab.database import Database, is_database
-from cxlab.dataset import SAVED_MARKER, Dataset, LoadReport, TableReport
+from cxlab.dataset import SAVED_MARKER, Dataset, LoadReport, RawTable, TableReport
 from cxlab.exceptions import DataContractError
 from cxlab.mapping import Mapping, read_mapping
 from cxlab.schema import TABLES
@@ -83,7 +82,7 @@ def load_dataset(
     """
     observation_end = parse_observation_end(observation_end)
     if is_database(source):
-        mapping = _as_mapping(mapping)
+        mapping = as_mapping(mapping)
         raw = _read_database(Database(source), mapping)
     else:
         path = Path(source)
@@ -91,18 +90,19 @@ def load_dataset(
             raise DataContractError(f"Dataset directory {path} does not exist or is not a directory.")
         if (path / SAVED_MARKER).is_file():
             return _read_saved(path, mapping=mapping, observation_end=observation_end)
-        mapping = _as_mapping(mapping)
+        mapping = as_mapping(mapping)
         raw = {name: _read_table(path, name, mapping) for name in TABLES}
     if max_rejected_share is None:
         max_rejected_share = mapping.max_rejected_share
     dataset = validation.validate(raw, mapping=mapping, observation_end=observation_end)
-    _check_rejected_share(dataset.report, max_rejected_share)
+    check_rejected_share(dataset.report, max_rejected_share)
     for warning in dataset.report.warnings:
         logger.warning(warning)
     return dataset
 
 
-def _as_mapping(mapping: Mapping | str | Path | dict | None) -> Mapping:
+def as_mapping(mapping: Mapping | str | Path | dict | None) -> Mapping:
+    """A :class:`~cxlab.mapping.Mapping` from a mapping, a YAML file path, a dict, or None (no mapping)."""
     if mapping is None:
         return Mapping()
     if isinstance(mapping, Mapping):
@@ -124,17 +124,6 @@ def parse_observation_end(value: str | date | datetime | None) -> datetime | Non
             f"The 'observation_end' parameter must be an ISO 8601 date or time. Got {value!r} instead."
         )
     return parsed
-
-
-@dataclass
-class RawTable:
-    """A table as read from its file or database, with the contract's column names applied."""
-
-    frame: pl.DataFrame  # contract names; ROW holds the 1-based source row
-    original: pl.DataFrame  # the source's own columns and values, plus ROW
-    source: str
-    sha256: str | None  # of the file; None for a database
-    query: str | None = None  # the SQL that read it, for a database
 
 
 def _read_database(db: Database, mapping: Mapping) -> dict[str, RawTable | None]:
@@ -162,7 +151,7 @@ def _read_database_table(db: Database, connection, name: str, mapping: Mapping) 
     query = spec.query or f"SELECT * FROM {spec.table or name}"
     source = f"{db.name} ({'query' if spec.query else f'table {spec.table or name}'})"
     original = db.read(connection, query, f"the {name} table").with_row_index(ROW, offset=1)
-    return _as_raw_table(original, name, source, mapping, sha256=None, query=query)
+    return as_raw_table(original, name, source, mapping, sha256=None, query=query)
 
 
 def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None:
@@ -178,10 +167,10 @@ def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None
     if file is None:
         return None
     original = _read_file(file).with_row_index(ROW, offset=1)
-    return _as_raw_table(original, name, str(file), mapping, sha256=_sha256(file))
+    return as_raw_table(original, name, str(file), mapping, sha256=_sha256(file))
 
 
-def _as_raw_table(
+def as_raw_table(
     original: pl.DataFrame,
     name: str,
     source: str,
@@ -190,6 +179,8 @@ def _as_raw_table(
     sha256: str | None,
     query: str | None = None,
 ) -> RawTable:
+    """``original`` (the source's own columns, plus the row number) with the mapping's column
+    names applied; a missing required column raises, naming the source and the column."""
     spec = mapping.table(name)
     renamed = _rename(original, source, name, spec.columns, mapping)
     missing = [c for c in TABLES[name].required_columns if c not in renamed.columns]
@@ -286,7 +277,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_rejected_share(report: LoadReport, max_share: float) -> None:
+def check_rejected_share(report: LoadReport, max_share: float) -> None:
+    """Raise :class:`DataContractError` (with the report) when a table's rejected share is
+    above ``max_share``."""
     for name, t in report.tables.items():
         if t.rows_read and t.rows_rejected / t.rows_read > max_share:
             top = report.rejected_reasons().filter(pl.col("table") == name).row(0, named=True)

@@ -19,6 +19,7 @@ import polars as pl
 
 from cxlab.dataset import Dataset
 from cxlab.journeys import SUPPORT_TOUCHPOINTS, days, first_in_journey, journey_events
+from cxlab.results import Result
 from cxlab.schema import STAGES
 
 START, END = "(start)", "(end)"
@@ -38,7 +39,7 @@ def journey_paths(
     collapse_repeats: bool = True,
     max_steps: int | None = 5,
     observation_end: datetime | None = None,
-) -> pl.DataFrame:
+) -> Result:
     """The most common journeys (path variants) with their customers, share and retention.
 
     Parameters
@@ -53,10 +54,19 @@ def journey_paths(
 
     Returns
     -------
-    polars.DataFrame
-        ``path`` (steps joined by `` > ``), ``n_customers``, ``share`` (of customers
-        with events), ``retention_rate`` (share of them not churned by the end of
+    Result
+        ``summary``: ``path`` (steps joined by `` > ``), ``n_customers``, ``share`` (of
+        customers with events), ``retention_rate`` (share of them not churned by the end of
         observation), most common first.
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(300, random_state=0).load()
+    >>> paths = journey_map.journey_paths(dataset, level="stage", max_steps=2)
+    >>> paths.summary.columns
+    ['path', 'n_customers', 'share', 'retention_rate']
     """
     if level not in ("touchpoint", "channel", "stage"):
         raise ValueError(
@@ -72,7 +82,7 @@ def journey_paths(
     per_customer = events.group_by("journey").agg(
         steps.str.join(" > ").alias("path"), longer.alias("_longer"), pl.col("is_churned").first()
     )
-    return (
+    table = (
         per_customer.with_columns(
             pl.when("_longer").then(pl.format("{} > {}", "path", pl.lit(TRUNCATED))).otherwise("path")
         )
@@ -82,9 +92,11 @@ def journey_paths(
         .select("path", "n_customers", "share", "retention_rate")
         .sort(["n_customers", "path"], descending=[True, False])
     )
+    text = f"{table.height:,} distinct journeys ({level}s) of {table['n_customers'].sum():,} customers."
+    return _result(table, f"Most common journeys by {level}", text, "plot_paths", reason=NO_EVENTS)
 
 
-def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -> pl.DataFrame:
+def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -> Result:
     """Customers reaching each journey stage, in journey order, with conversion and drop-off.
 
     A customer reaches a stage when their furthest stage is that one or a later one (so
@@ -108,7 +120,7 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
     ]
     funnel = pl.DataFrame(rows)
     conversion = pl.col("n_customers") / pl.col("n_customers").shift()
-    return funnel.select(
+    table = funnel.select(
         "stage",
         "n_customers",
         (pl.col("n_customers") / n_total).alias("share"),
@@ -116,11 +128,15 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
         (1 - conversion).alias("drop_off"),
         "n_with_stage_events",
     )
+    text = f"{per_customer.height:,} of {n_total:,} customers have events in a known journey stage."
+    return _result(
+        table, "Stage funnel", text, "plot_funnel", reason=NO_STAGES, empty=per_customer.is_empty()
+    )
 
 
 def transitions(
     dataset: Dataset, *, end_states: bool = False, observation_end: datetime | None = None
-) -> pl.DataFrame:
+) -> Result:
     """First-order transitions between consecutive events of a customer (repeats kept).
 
     ``(start)`` leads to each journey's first event and its last event leads to ``(end)``;
@@ -147,7 +163,7 @@ def transitions(
         pl.col("touchpoint").alias("to_touchpoint"),
         pl.lit(None, pl.Float64).alias("days"),
     )
-    return (
+    table = (
         pl.concat([starts, steps])
         .group_by("from_touchpoint", "to_touchpoint")
         .agg(pl.len().alias("count"), pl.col("days").median().alias("median_days"))
@@ -155,6 +171,8 @@ def transitions(
         .select("from_touchpoint", "to_touchpoint", "count", "probability", "median_days")
         .sort(["from_touchpoint", "count"], descending=[False, True])
     )
+    text = f"{table['count'].sum():,} steps between {table['from_touchpoint'].n_unique():,} states."
+    return _result(table, "Where customers go next", text, "plot_transition_heatmap", reason=NO_EVENTS)
 
 
 def friction_points(
@@ -164,7 +182,7 @@ def friction_points(
     low_csat: float = 2,
     support_touchpoints: tuple[str, ...] = SUPPORT_TOUCHPOINTS,
     observation_end: datetime | None = None,
-) -> pl.DataFrame:
+) -> Result:
     """Touchpoints followed by a support contact or by churn within N days, or rated low.
 
     Each share has its denominator beside it: ``n_events`` counts the touchpoint's events
@@ -202,7 +220,7 @@ def friction_points(
         .group_by("touchpoint")
         .agg(pl.len().alias("n_csat"), (pl.col("score") <= low_csat).sum().alias("n_low_csat"))
     )
-    return (
+    table = (
         per_touchpoint.join(ratings, on="touchpoint", how="full", coalesce=True)
         .with_columns(
             pl.col(
@@ -227,6 +245,11 @@ def friction_points(
         )
         .sort("share_followed_by_support", descending=True, nulls_last=True)
     )
+    text = (
+        f"Touchpoints followed by a support contact or churn within {within_days} days, and rated "
+        f"{low_csat:g} or lower in CSAT; every share beside its denominator."
+    )
+    return _result(table, "Friction points", text, None, reason=NO_EVENTS)
 
 
 def _share(part: str, whole: str) -> pl.Expr:
@@ -235,7 +258,7 @@ def _share(part: str, whole: str) -> pl.Expr:
     return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole)).alias(name)
 
 
-def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | None = None) -> pl.DataFrame:
+def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | None = None) -> Result:
     """How customers move between stages: each customer's first touchpoint in every stage.
 
     Touchpoints outside a stage's ``top`` most common become ``other``; a stage a customer
@@ -244,6 +267,9 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
     """
     events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(STAGES))
     first = events.group_by("customer_id", "stage").agg(pl.col("touchpoint").first())
+    title = "Flow between stages"
+    if first.is_empty():
+        return Result.not_estimable(NO_STAGES, title=title)
     ranked = first.with_columns(pl.len().over("stage", "touchpoint").alias("_n"))
     cutoff = ranked.unique(["stage", "touchpoint"]).with_columns(
         pl.col("_n").rank("ordinal", descending=True).over("stage").alias("_rank")
@@ -266,4 +292,43 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
         )
         for a, b in zip(STAGES, STAGES[1:], strict=False)
     ]
-    return pl.concat(pairs).sort(["from_stage", "n_customers"], descending=[False, True])
+    table = pl.concat(pairs).sort(["from_stage", "n_customers"], descending=[False, True])
+    text = "Each customer's first touchpoint in each stage, and where they went in the next stage."
+    return Result(table, {"customers": wide.height}, None, title, text=text, chart="plot_journey_flow")
+
+
+def last_steps_before_churn(dataset: Dataset, *, top: int = 10) -> Result:
+    """The touchpoints after which journeys most often end in churn: the ``(churned)`` rows of
+    :func:`transitions` with end states, by probability (a share of the touchpoint's next steps).
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> last = journey_map.last_steps_before_churn(make_journeys(300, random_state=0).load())
+    >>> set(last.summary["to_touchpoint"])
+    {'(churned)'}
+    """
+    steps = transitions(dataset, end_states=True).summary
+    churned = steps.filter(pl.col("to_touchpoint") == CHURNED).sort("probability", descending=True).head(top)
+    text = "The last touchpoint before churn, as a share of each touchpoint's next steps."
+    title = "Last steps before churn"
+    if churned.is_empty():
+        return Result.not_estimable("no journey ends in churn in this dataset", churned, title=title)
+    return Result(churned, {"rows": churned.height}, None, title, text=text)
+
+
+NO_EVENTS = "no touchpoint events in this dataset; it needs an interactions table with events"
+NO_STAGES = (
+    "no touchpoint has a known journey stage; give each touchpoint a stage in a touchpoints.csv "
+    "catalog, a stage column, or the mapping file"
+)
+
+
+def _result(
+    table: pl.DataFrame, title: str, text: str, chart: str | None, *, reason: str, empty: bool | None = None
+) -> Result:
+    """``table`` as a result; not estimable (with ``reason``) when there is nothing in it."""
+    if table.is_empty() if empty is None else empty:
+        return Result.not_estimable(reason, table, title=title)
+    return Result(table, {"rows": table.height}, None, title, text=text, chart=chart)

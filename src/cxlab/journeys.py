@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from cxlab.dataset import Dataset
-from cxlab.exceptions import DataContractError
 from cxlab.schema import KINDS, STAGES, TABLES
 
 SUPPORT_TOUCHPOINTS = ("support_team", "live_chat")
@@ -160,37 +158,6 @@ def build_features(
         frame = frame.join(part, on="customer_id", how="left", maintain_order="left")
     frame = frame.with_columns(days(end - pl.col("last_event_at")).alias("recency_days"))
     return _fill_counts(frame)
-
-
-def features_for(
-    dataset: Dataset, saved: str | Path | None = None, *, exposure_window_days: int = 30
-) -> pl.DataFrame:
-    """:func:`build_features` of ``dataset``, or the table saved at ``saved`` once it is
-    checked to be built for the same customers, window and end of observation.
-
-    ``cxlab run`` passes the run's ``tables/customer_features.parquet`` to the notebooks
-    after the journey map built it, or from the start when the run begins from per-customer
-    tables computed elsewhere (``cxlab run --features``, see :mod:`cxlab.precomputed`).
-
-    Raises
-    ------
-    DataContractError
-        The saved table was built with another window or end of observation, or for other
-        customers: analysing it with this dataset would mix two different inputs.
-    """
-    if not saved:
-        return build_features(dataset, exposure_window_days=exposure_window_days)
-    features = pl.read_parquet(saved)
-    built = features.select("exposure_window_days", "observation_end").unique().rows()
-    wanted = [(exposure_window_days, dataset.observation_end)]
-    if built != wanted:
-        raise DataContractError(
-            f"{saved} was built with (exposure window days, end of observation) {built}; this analysis "
-            f"uses {wanted}. Set exposure_window_days to match, or build the features again."
-        )
-    if not features["customer_id"].sort().equals(dataset.customers["customer_id"].sort()):
-        raise DataContractError(f"{saved} holds other customers than the dataset; build the features again.")
-    return features
 
 
 _MIXES = (("touchpoint", "tp"), ("channel", "channel"), ("stage", "stage"), ("kind", "kind"))

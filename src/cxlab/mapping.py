@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
+from cxlab.config import MAX_REJECTED_SHARE, PRE_PURCHASE_DAYS
 from cxlab.exceptions import DataContractError
-from cxlab.schema import MAX_REJECTED_SHARE, PRE_PURCHASE_DAYS, TABLES
+from cxlab.schema import TABLES
 
 _TOP_KEYS = {"tables", "touchpoints", "churn", "scales", "validation"}
 _TABLE_KEYS = {"file", "table", "query", "columns", "derive", "signup_touchpoint"}

@@ -32,6 +32,53 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4.5)) -> Axes:
     return ax if ax is not None else plt.subplots(figsize=figsize)[1]
 
 
+def plot_message(message: str, *, title: str = "", ax: Axes | None = None) -> Axes:
+    """A chart-sized note where a chart cannot be drawn (a not-estimable result says why)."""
+    import textwrap
+
+    ax = _axes(ax, (9, 1.2))
+    ax.axis("off")
+    ax.text(0, 0.5, textwrap.fill(message, 110), transform=ax.transAxes, va="center", color="#555555")
+    if title:
+        ax.set_title(title, loc="left")
+    return ax
+
+
+def plot_effects_by_segment(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Heat map of ``cox_hr`` hazard ratios, touchpoints by segment (archetype); blank where not
+    estimable. Green below 1 (fewer churn), red above."""
+    wide = (
+        impact.filter(pl.col("method") == "cox_hr", pl.col("estimate").is_not_null())
+        .pivot(on="segment", index="touchpoint", values="estimate")
+        .sort("touchpoint")
+    )
+    data = wide.drop("touchpoint").to_pandas()
+    data.index = [t.replace("_", " ") for t in wide["touchpoint"]]
+    ax = _axes(ax, (max(6.0, 1.2 * data.shape[1] + 3), max(3.0, 0.32 * len(data) + 1.5)))
+    sns.heatmap(
+        np.log2(data.astype(float)), ax=ax, cmap="RdYlGn_r", center=0, annot=data, fmt=".2f",
+        cbar_kws={"label": "log2 hazard ratio"}, annot_kws={"fontsize": "x-small"},
+    )  # fmt: skip
+    ax.set(title="Adjusted hazard ratio of churn within each archetype", xlabel="", ylabel="")
+    return ax
+
+
+def plot_attribution(credit: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Credit for retention per touchpoint, one bar per attribution rule (``attribution.csv``)."""
+    order = (
+        credit.filter(pl.col("method") == "markov_removal").sort("credit", descending=True)["touchpoint"]
+    ).to_list() or sorted(credit["touchpoint"].unique())
+    data = credit.with_columns(pl.col("touchpoint").str.replace_all("_", " ")).to_pandas()
+    ax = _axes(ax, (9, max(3.5, 0.3 * len(order) + 1.5)))
+    sns.barplot(
+        data, y="touchpoint", x="credit", hue="method", order=[t.replace("_", " ") for t in order], ax=ax
+    )
+    ax.xaxis.set_major_formatter(PercentFormatter(1))
+    ax.set(title="Share of credit for retention, by rule", xlabel="share of credit", ylabel="")
+    ax.legend(frameon=False, fontsize="small", title="rule")
+    return ax
+
+
 def plot_events_by_month(events_by_month: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Stacked monthly event volumes by journey stage (from :func:`cxlab.quality.events_by_month`)."""
     ax = _axes(ax)

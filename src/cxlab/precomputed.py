@@ -32,11 +32,12 @@ from pathlib import Path
 import polars as pl
 
 from cxlab import validation
+from cxlab.config import MAX_REJECTED_SHARE
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
-from cxlab.io import _as_raw_table, _check_rejected_share
+from cxlab.io import as_raw_table, check_rejected_share
 from cxlab.mapping import Mapping
-from cxlab.schema import MAX_REJECTED_SHARE, TABLES
+from cxlab.schema import TABLES
 
 REQUIRED_FEATURE_COLUMNS = (
     "customer_id",
@@ -95,12 +96,12 @@ def load_precomputed(directory: str | Path, *, max_rejected_share: float | None 
         raw[name] = None if frame is None else _raw(frame, name, str(path))
     dataset = validation.validate(raw, mapping=Mapping(), observation_end=features["observation_end"][0])
     share = MAX_REJECTED_SHARE if max_rejected_share is None else max_rejected_share
-    _check_rejected_share(dataset.report, share)
+    check_rejected_share(dataset.report, share)
     return Precomputed(dataset, features, archetypes)
 
 
 def _raw(frame: pl.DataFrame, name: str, source: str):
-    return _as_raw_table(frame.with_row_index(validation.ROW, offset=1), name, source, Mapping(), sha256=None)
+    return as_raw_table(frame.with_row_index(validation.ROW, offset=1), name, source, Mapping(), sha256=None)
 
 
 def _read(directory: Path, name: str, *, required: bool) -> tuple[Path, pl.DataFrame | None]:

@@ -9,7 +9,7 @@ touchpoint: a touchpoint can predict churn because of who uses it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,64 +19,113 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
+from cxlab.config import HORIZON_DAYS, RANDOM_STATE
+from cxlab.results import Result
 from cxlab.retention import Landmark
 
 
-@dataclass
-class RetentionPrediction:
-    """Out-of-fold predictions, their AUC per fold, and permutation importance."""
+@dataclass(repr=False, eq=False)
+class RetentionPrediction(Result):
+    """Permutation importance (``summary``), out-of-fold predictions and their AUC per fold."""
 
-    retained: np.ndarray
-    predicted: np.ndarray
-    auc_by_fold: list[float]
-    importance: pl.DataFrame
-    n_customers: int
-    n_censored: int
+    retained: np.ndarray | None = None
+    predicted: np.ndarray | None = None
+    auc_by_fold: list[float] = field(default_factory=list)
+    horizon_days: int = HORIZON_DAYS
+
+    @property
+    def importance(self) -> pl.DataFrame:
+        return self.summary
 
     @property
     def auc(self) -> float:
         return float(np.mean(self.auc_by_fold))
 
-    def describe(self, horizon_days: int) -> str:
+    def _describe(self) -> str:
         return (
-            f"ROC AUC {self.auc:.2f} ({len(self.auc_by_fold)}-fold cross-validation, {self.n_customers:,} "
-            f"customers; {self.n_censored:,} followed less than {horizon_days} days are left out)."
+            f"ROC AUC {self.auc:.2f} ({len(self.auc_by_fold)}-fold cross-validation, "
+            f"{self.counts['customers']:,} customers; {self.counts['censored']:,} followed less than "
+            f"{self.horizon_days} days are left out)."
         )
+
+    def _plot(self, ax=None, *, kind: str = "calibration"):
+        from cxlab import plotting
+
+        if kind == "importance":
+            return plotting.plot_importance(self.summary, ax=ax)
+        return plotting.plot_calibration(self.retained, self.predicted, ax=ax)
 
 
 def predict_retention(
     landmark: Landmark,
     *,
-    horizon_days: int = 180,
+    horizon_days: int = HORIZON_DAYS,
     n_folds: int = 5,
     max_customers: int = 100_000,
-    random_state: int = 0,
-) -> RetentionPrediction | None:
-    """Fit and cross-validate the classifier; None when too few customers are followed to the
-    horizon, or their outcome does not vary (then there is nothing to predict). Customers
-    censored before the horizon are left out and counted; at most ``max_customers`` (a
-    random sample) are used."""
+    random_state: int = RANDOM_STATE,
+) -> RetentionPrediction:
+    """Fit and cross-validate the classifier of retention at ``horizon_days``.
+
+        Parameters
+        ----------
+        landmark : Landmark
+            From :func:`cxlab.retention.landmark_data`.
+        horizon_days : int
+            Days after the landmark at which retention is predicted.
+        n_folds : int
+            Folds of the cross-validation.
+        max_customers : int
+            At most this many customers (a random sample) are used.
+        random_state : int
+            Seed of the sample, the folds and the model.
+
+        Returns
+        -------
+        RetentionPrediction
+            Not estimable when too few customers are followed to the horizon, or their outcome
+            does not vary (then there is nothing to predict). Customers censored before the
+            horizon are left out and counted.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from cxlab.prediction import predict_retention
+        >>> from cxlab.retention import Landmark
+        >>> tiny = Landmark(pl.DataFrame({"customer_id": ["a"], "duration": [3.0], "churned": [True]}), 30)
+        >>> predict_retention(tiny).estimable
+        False
+    """
     data = landmark.data
     known = (pl.col("churned") & (pl.col("duration") <= horizon_days)) | (pl.col("duration") >= horizon_days)
     usable = data.filter(known)
     if usable.height > max_customers:
         usable = usable.sample(max_customers, seed=random_state)
     y = (usable["duration"] >= horizon_days).to_numpy()
+    counts = {"customers": usable.height, "censored": data.height - data.filter(known).height}
+    title = "Predicting retention (a prediction, not an effect)"
     if usable.height < 2 * n_folds or min(y.sum(), (~y).sum()) < n_folds:
-        return None
+        reason = (
+            f"{usable.height:,} customers followed to the horizon ({int(y.sum()):,} retained); it needs at "
+            f"least {n_folds} retained and {n_folds} churned customers whose outcome at {horizon_days} "
+            "days is "
+            "known; otherwise there is nothing to predict"
+        )
+        return RetentionPrediction.not_estimable(reason, _IMPORTANCE, counts=counts, title=title)
     X = _inputs(usable)
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=random_state)
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
     predicted = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
     auc = [roc_auc_score(y[test], predicted[test]) for _, test in folds.split(X, y)]
+    importance = _importance(model, X, y, random_state)
     return RetentionPrediction(
-        y,
-        predicted,
-        auc,
-        _importance(model, X, y, random_state),
-        usable.height,
-        data.height - data.filter(known).height,
-    )
+        importance, counts, None, title, retained=y, predicted=predicted, auc_by_fold=auc,
+        horizon_days=horizon_days,
+    )  # fmt: skip
+
+
+_IMPORTANCE = pl.DataFrame(
+    schema={"feature": pl.String, "importance": pl.Float64, "importance_sd": pl.Float64}
+)
 
 
 def _inputs(data: pl.DataFrame) -> pd.DataFrame:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
+
+from cxlab.results import Result
 
 MIN_MEAN_SHARE = 0.02
 """A feature must reach this mean share in an archetype to describe or name it (lift of a
@@ -53,15 +57,39 @@ def profile_archetypes(
     )
 
 
-def profile_assignment(features: pl.DataFrame, assigned: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+@dataclass(repr=False, eq=False)
+class ArchetypeProfiles(Result):
+    """One row per archetype (``archetype_profiles.csv``), and the lift of every feature."""
+
+    lifts: pl.DataFrame | None = None
+
+    def _describe(self) -> str:
+        return f"{self.summary.height} archetypes among {self.summary['n_customers'].sum():,} customers."
+
+
+def profile_assignment(features: pl.DataFrame, assigned: pl.DataFrame) -> ArchetypeProfiles:
     """:func:`profile_archetypes` of archetypes assigned elsewhere (``customer_id``,
     ``archetype``, ``archetype_name``, one row per customer of ``features``, as
-    :func:`cxlab.spark.assign_archetypes` returns), keeping the names they were given."""
+    :func:`cxlab.spark.assign_archetypes` returns), keeping the names they were given.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from cxlab.profiles import profile_assignment
+    >>> features = pl.DataFrame({"customer_id": ["a", "b"], "share_tp_app": [1.0, 0.0], "is_churned": [0, 1]})
+    >>> names = {"archetype": [0, 1], "archetype_name": ["App", "Other"]}
+    >>> assigned = pl.DataFrame({"customer_id": ["a", "b"], **names})
+    >>> profile_assignment(features, assigned).summary["archetype_name"].to_list()
+    ['App', 'Other']
+    """
     labels = features.select("customer_id").join(assigned, on="customer_id", maintain_order="left")
     lifts, profiles = profile_archetypes(features, labels["archetype"].to_numpy())
     names = labels.unique("archetype").select("archetype", "archetype_name")
     named = profiles.drop("archetype_name").join(names, on="archetype", maintain_order="left")
-    return lifts, named.select(profiles.columns)
+    return ArchetypeProfiles(
+        named.select(profiles.columns), {"customers": features.height}, None, "Archetypes",
+        chart="plot_archetype_sizes", lifts=lifts,
+    )  # fmt: skip
 
 
 def _lifts(labelled: pl.DataFrame, features: list[str]) -> pl.DataFrame:

@@ -21,6 +21,7 @@ it does not know about.
 
 from __future__ import annotations
 
+import html
 import warnings
 from dataclasses import dataclass, field
 
@@ -31,6 +32,10 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from scipy.stats import norm
+
+from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_EXPOSED, N_BOOTSTRAP, RANDOM_STATE
+from cxlab.exceptions import DataContractError
+from cxlab.results import Result
 
 MAX_LEVELS = 20
 """An attribute with more levels than this is left out of the model (and the note says so)."""
@@ -68,18 +73,57 @@ class Landmark:
             f"time observed after them. {c['churned']:,} of those analysed churned later."
         )
 
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.describe())}</p>"
 
-def landmark_data(features: pl.DataFrame, *, exposure_window_days: int = 30, archetypes=None) -> Landmark:
-    """The landmark data set from :func:`cxlab.build_features` (built with the same window).
+    @property
+    def no_churn_reason(self) -> str | None:
+        """Why there is no churn to explain after the landmark, or None when there is some."""
+        if self.data.height == 0:
+            return (
+                f"no customer was followed past the landmark ({self.exposure_window_days} days after "
+                "signup): it needs customers who signed up earlier than that before the end of "
+                "observation and were still active then"
+            )
+        if int(self.data["churned"].sum()) == 0:
+            return "nobody churned after the landmark; it needs churn (churned_at, or churn by inactivity)"
+        return None
 
-    ``duration`` counts whole days after the landmark (rounded up; ties are handled by
-    Efron's method in the Cox model), ``churned`` whether follow-up ended in churn.
 
-    ``archetypes`` (``customer_id``, ``archetype_name``, as in ``archetypes.csv``) adds each
-    customer's archetype.
+def landmark_data(
+    features: pl.DataFrame, *, exposure_window_days: int | None = None, archetypes=None
+) -> Landmark:
+    """The landmark data set from :func:`cxlab.build_features`.
+
+    Parameters
+    ----------
+    features : polars.DataFrame
+        One row per customer, from :func:`cxlab.build_features`; it records the exposure
+        window it was built with.
+    exposure_window_days : int, optional
+        The landmark, in days after signup. Default: the window the features were built
+        with; a different value is refused (the exposures would not match the landmark).
+    archetypes : polars.DataFrame, optional
+        ``customer_id`` and ``archetype_name`` (as in ``archetypes.csv``), added to each customer.
+
+    Returns
+    -------
+    Landmark
+        ``duration`` counts whole days after the landmark (rounded up; ties are handled by
+        Efron's method in the Cox model), ``churned`` whether follow-up ended in churn.
+
+    Examples
+    --------
+    >>> import cxlab
+    >>> from cxlab import retention
+    >>> from cxlab.synthetic import make_journeys
+    >>> features = cxlab.build_features(make_journeys(300, random_state=0).load())
+    >>> landmark = retention.landmark_data(features)
+    >>> landmark.exposure_window_days, landmark.counts["customers"]
+    (30, 300)
     """
-    window = float(exposure_window_days)
-    duration = pl.col("observed_days") - window
+    window = _features_window(features, exposure_window_days)
+    duration = pl.col("observed_days") - float(window)
     flagged = features.with_columns(
         duration.ceil().alias("duration"),  # whole days: ties make the Cox fit ~15x faster at 1M
         (~pl.col("window_complete")).alias("_incomplete"),
@@ -100,35 +144,139 @@ def landmark_data(features: pl.DataFrame, *, exposure_window_days: int = 30, arc
         "included": data.height,
         "churned": int(data["churned"].sum()),
     }
-    return Landmark(data, exposure_window_days, counts)
+    return Landmark(data, window, counts)
+
+
+def _features_window(features: pl.DataFrame, asked: int | None) -> int:
+    """The exposure window the features were built with; ``asked`` must agree with it."""
+    if "exposure_window_days" not in features.columns:  # a hand-made table: trust the caller
+        return EXPOSURE_WINDOW_DAYS if asked is None else asked
+    built = features["exposure_window_days"].unique().drop_nulls().to_list()
+    if len(built) > 1 or (asked is not None and built and built[0] != asked):
+        raise DataContractError(
+            f"The features were built with an exposure window of {built} days, but the landmark was "
+            f"asked at {asked} days: the exposures would not match the landmark. Leave "
+            "exposure_window_days out to use the features' own window, or build the features again "
+            "with the window you want."
+        )
+    return int(built[0]) if built else (EXPOSURE_WINDOW_DAYS if asked is None else asked)
 
 
 # -- Kaplan–Meier --------------------------------------------------------------------------
 
 
+@dataclass(repr=False, eq=False)
+class RetentionCurves(Result):
+    """Kaplan–Meier retention per group, with the log-rank test: ``summary`` is retention at
+    30, 90 and ``horizon_days`` days after the landmark, with 95% intervals and n."""
+
+    fitters: dict[str, KaplanMeierFitter] = field(default_factory=dict)
+    p_value: float | None = None
+    by: str = "all"
+
+    def at(self, days=(30, 90, HORIZON_DAYS)) -> pl.DataFrame:
+        """Retention at each of ``days`` per group (empty past a group's longest follow-up)."""
+        return retention_at(self.fitters, days=days)
+
+    def _describe(self) -> str:
+        word = {"archetype_name": "archetype", "all": "group"}.get(self.by, "group")
+        test = f"p = {self.p_value:.2g}" if self.p_value is not None else f"one {word} only"
+        groups = ", ".join(self.fitters)
+        return (
+            f"Kaplan–Meier retention of {self.counts['customers']:,} customers ({groups}). "
+            f"Log-rank test: {test}."
+        )
+
+    def _plot(self, ax=None, **kwargs):
+        from cxlab.plotting import plot_retention_curves
+
+        return plot_retention_curves(self.fitters, title=self.title, ax=ax, **kwargs)
+
+
 def retention_curves(
-    landmark: Landmark | pl.DataFrame, by: str
-) -> tuple[dict[str, KaplanMeierFitter], float | None]:
-    """A fitted Kaplan–Meier estimator per group of ``by`` (``"all"``: everyone together) and
-    the log-rank test's p-value (None with fewer than two groups). Takes a :class:`Landmark`
-    or any frame with ``duration`` and ``churned``."""
+    landmark: Landmark | pl.DataFrame,
+    by: str = "all",
+    *,
+    horizon_days: int = HORIZON_DAYS,
+    title: str = "",
+) -> RetentionCurves:
+    """Kaplan–Meier retention per group of ``by`` (``"all"``: everyone together).
+
+    Parameters
+    ----------
+    landmark : Landmark or polars.DataFrame
+        A :class:`Landmark`, or any frame with ``duration`` and ``churned``.
+    by : str, default "all"
+        The column whose groups get a curve each; the log-rank test compares them.
+    horizon_days : int
+        The last of the days (30, 90, ``horizon_days``) at which ``summary`` reads retention.
+    title : str
+        The plot's title.
+
+    Returns
+    -------
+    RetentionCurves
+        Not estimable when nobody is in the data or nobody churned.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from cxlab import retention
+    >>> data = pl.DataFrame({"duration": [5, 8, 12, 20], "churned": [True, False, True, False]})
+    >>> curves = retention.retention_curves(data, horizon_days=10)
+    >>> curves.summary["retention"].round(2).to_list()  # at 30, 90, 10 days; 30 and 90 unobserved
+    [None, None, 0.75]
+    >>> curves.at(days=(6,))["retention"].round(2).to_list()
+    [0.75]
+    """
     frame = landmark.data if isinstance(landmark, Landmark) else landmark
+    window = landmark.exposure_window_days if isinstance(landmark, Landmark) else None
     if by == "all" and by not in frame.columns:
         frame = frame.with_columns(pl.lit("all customers").alias("all"))
+    if frame.height == 0:
+        reason = landmark.no_churn_reason if isinstance(landmark, Landmark) else "nobody to follow"
+        return RetentionCurves.not_estimable(reason, _curve_frame([], window), title=title, by=by)
+    if by not in frame.columns:
+        reason = f"there is no '{by}' to compare groups by in this data"
+        return RetentionCurves.not_estimable(reason, _curve_frame([], window), title=title, by=by)
     data = frame.select("duration", "churned", pl.col(by).cast(pl.String)).drop_nulls(by).to_pandas()
     fitters = {
         str(group): KaplanMeierFitter(label=str(group)).fit(rows["duration"], rows["churned"])
         for group, rows in data.groupby(by, sort=True)
     }
-    if len(fitters) < 2:
-        return fitters, None
-    test = multivariate_logrank_test(data["duration"], data[by], data["churned"])
-    return fitters, float(test.p_value)
+    p_value = None
+    if len(fitters) >= 2:
+        p_value = float(multivariate_logrank_test(data["duration"], data[by], data["churned"]).p_value)
+    table = _curve_frame(retention_at(fitters, days=(30, 90, horizon_days)).to_dicts(), window)
+    counts = {"customers": len(data), "churned": int(data["churned"].sum()), "groups": len(fitters)}
+    return RetentionCurves(table, counts, None, title, fitters=fitters, p_value=p_value, by=by)
 
 
-def retention_at(fitters: dict[str, KaplanMeierFitter], days=(30, 90, 180)) -> pl.DataFrame:
+def _curve_frame(rows: list[dict], window: int | None) -> pl.DataFrame:
+    schema = {"group": pl.String, "days": pl.Int64, "n_at_start": pl.Int64}
+    schema |= {c: pl.Float64 for c in ("retention", "ci_low", "ci_high")}
+    frame = pl.DataFrame(rows, schema=schema)
+    return frame.with_columns(pl.lit(window, pl.Int64).alias("exposure_window_days"))
+
+
+def exposure_curves(
+    landmark: Landmark, touchpoint: str, *, horizon_days: int = HORIZON_DAYS
+) -> RetentionCurves:
+    """Unadjusted Kaplan–Meier retention of customers who did and did not use ``touchpoint``
+    in the exposure window (``touchpoint`` empty: not estimable, nothing chosen)."""
+    title = f"Retention by use of {touchpoint.replace('_', ' ')} in the window (unadjusted)"
+    if not touchpoint or f"exposed_{touchpoint}" not in landmark.data.columns:
+        reason = f"no touchpoint '{touchpoint}' among the exposures" if touchpoint else "no effect to show"
+        return RetentionCurves.not_estimable(reason, _curve_frame([], None), title=title)
+    return retention_curves(landmark, f"exposed_{touchpoint}", horizon_days=horizon_days, title=title)
+
+
+def retention_at(fitters, days=(30, 90, HORIZON_DAYS)) -> pl.DataFrame:
     """Retention at each of ``days`` after the landmark per group, with its 95% interval
-    (empty past a group's longest follow-up)."""
+    (empty past a group's longest follow-up). ``fitters``: :class:`RetentionCurves` or a
+    dict of fitted ``KaplanMeierFitter``."""
+    if isinstance(fitters, RetentionCurves):
+        fitters = fitters.fitters
     rows = []
     for group, kmf in fitters.items():
         band = kmf.confidence_interval_survival_function_
@@ -152,28 +300,69 @@ def retention_at(fitters: dict[str, KaplanMeierFitter], days=(30, 90, 180)) -> p
 # -- Cox model -----------------------------------------------------------------------------
 
 
-@dataclass
-class CoxResult:
-    """A fitted Cox model, its design matrix and the ``cox_hr`` rows."""
+@dataclass(repr=False, eq=False)
+class HazardRatios(Result):
+    """Adjusted hazard ratios of churn after the landmark (``cox_hr`` rows), the fitted Cox
+    model and its design matrix; ``fitted`` lists the exposures that have an estimate."""
 
-    model: CoxPHFitter | None
-    design: pd.DataFrame | None
-    table: pl.DataFrame
-    estimable: list[str]
+    model: CoxPHFitter | None = None
+    design: pd.DataFrame | None = None
+    fitted: list[str] = field(default_factory=list)
+
+    def _describe(self) -> str:
+        n = len(self.fitted)
+        return (
+            f"Cox model of churn after the landmark on {self.counts['included']:,} customers "
+            f"({self.counts['churned']:,} churned), {n} touchpoint exposures estimated. "
+            + describe_ph_check(self.summary)
+        )
+
+    def _plot(self, ax=None, **kwargs):
+        from cxlab.plotting import plot_hazard_ratios
+
+        return plot_hazard_ratios(self.summary, ax=ax, **kwargs)
 
 
 def touchpoint_hazard_ratios(
     landmark: Landmark,
     *,
-    min_exposed: int = 50,
+    min_exposed: int = MIN_EXPOSED,
     segment: str = "all",
     adjust_for_archetype: bool = True,
     penalizer: float = 0.0,
-) -> CoxResult:
-    """Hazard ratio of churn after the landmark for each touchpoint exposure, adjusted for the
-    other exposures, the archetype (reference: the largest) and the customer attributes
-    (reference: each one's most common level). Exposures with fewer than ``min_exposed``
-    exposed or unexposed customers are listed as not estimable, with the reason."""
+) -> HazardRatios:
+    """Hazard ratio of churn after the landmark for each touchpoint exposure.
+
+    Parameters
+    ----------
+    landmark : Landmark
+        From :func:`landmark_data`.
+    min_exposed : int
+        Exposures with fewer exposed or unexposed customers are listed as not estimable.
+    segment : str
+        The ``segment`` written on every row.
+    adjust_for_archetype : bool
+        Adjust for the archetype (reference: the largest) as well as the other exposures and
+        the customer attributes (reference: each one's most common level).
+    penalizer : float
+        lifelines' ridge penalty, for data where the model does not converge.
+
+    Returns
+    -------
+    HazardRatios
+        Not estimable (every row saying why) when nobody churned after the landmark or no
+        exposure has enough exposed and unexposed customers.
+
+    Examples
+    --------
+    >>> import cxlab
+    >>> from cxlab import retention
+    >>> from cxlab.synthetic import make_journeys
+    >>> features = cxlab.build_features(make_journeys(2_000, random_state=0).load())
+    >>> cox = retention.touchpoint_hazard_ratios(retention.landmark_data(features), min_exposed=50)
+    >>> cox.estimable, list(cox.summary.columns[:4])
+    (True, ['touchpoint', 'method', 'segment', 'estimate'])
+    """
     data = landmark.data
     counts = {c: int(data[c].sum()) for c in landmark.exposures}
     estimable = [c for c, n in counts.items() if min(n, data.height - n) >= min_exposed]
@@ -183,7 +372,8 @@ def touchpoint_hazard_ratios(
         if c not in estimable
     }
     model = design = None
-    if data["churned"].sum() == 0:
+    reason = landmark.no_churn_reason
+    if reason is not None and data.height:
         notes = {c: "not estimable: nobody churned after the landmark" for c in counts}
         estimable = []
     if estimable:
@@ -207,15 +397,29 @@ def touchpoint_hazard_ratios(
             row |= {"estimate": s["exp(coef)"], "ci_low": s["exp(coef) lower 95%"]}
             row |= {"ci_high": s["exp(coef) upper 95%"], "p_value": s["p"], "ph_p_value": ph.get(column)}
         rows.append(row)
-    return CoxResult(model, design, _impact_frame(rows), estimable)
+    if not counts and reason is None:
+        reason = "no touchpoint was used in the exposure window; it needs touchpoint events in the window"
+    elif not estimable and reason is None:
+        reason = f"no touchpoint exposure could be estimated (min_exposed={min_exposed}; see each row's note)"
+    table = _impact_frame(rows, exposure_window_days=landmark.exposure_window_days)
+    result_counts = {"included": data.height, "churned": landmark.counts.get("churned", 0)}
+    return HazardRatios(
+        table, result_counts, reason, "Adjusted hazard ratios", model=model, design=design, fitted=estimable
+    )
 
 
-def _impact_frame(rows: list[dict]) -> pl.DataFrame:
+def _impact_frame(
+    rows: list[dict], *, exposure_window_days: int | None = None, horizon_days: int | None = None
+) -> pl.DataFrame:
     schema = {c: pl.Float64 for c in IMPACT_COLUMNS} | {
         c: pl.String for c in ("touchpoint", "method", "segment", "note")
     }
     schema |= {"n_exposed": pl.Int64, "n_unexposed": pl.Int64}
-    return pl.DataFrame(rows, schema={c: schema[c] for c in IMPACT_COLUMNS})
+    frame = pl.DataFrame(rows, schema={c: schema[c] for c in IMPACT_COLUMNS})
+    return frame.with_columns(
+        pl.lit(exposure_window_days, pl.Int64).alias("exposure_window_days"),
+        pl.lit(horizon_days, pl.Int64).alias("horizon_days"),
+    )
 
 
 def _design(data: pl.DataFrame, exposures: list[str], *, adjust_for_archetype: bool) -> pd.DataFrame:
@@ -296,29 +500,74 @@ def _ph_p_values(model: CoxPHFitter, design: pd.DataFrame, max_rows: int = 50_00
 # -- retention difference ------------------------------------------------------------------
 
 
+@dataclass(repr=False, eq=False)
+class RetentionDifference(Result):
+    """Adjusted retention difference at the horizon (``retention_diff`` rows)."""
+
+    exposure_window_days: int = EXPOSURE_WINDOW_DAYS
+    horizon_days: int = HORIZON_DAYS
+
+    def _describe(self) -> str:
+        sentences = describe_differences(
+            self.summary, exposure_window_days=self.exposure_window_days, horizon_days=self.horizon_days
+        )
+        return " ".join(sentences)
+
+    def _plot(self, ax=None, **kwargs):
+        from cxlab.plotting import plot_retention_difference
+
+        return plot_retention_difference(self.summary, ax=ax, **kwargs)
+
+
 def retention_difference(
-    cox: CoxResult,
+    cox: HazardRatios,
     *,
-    horizon_days: int = 180,
-    n_bootstrap: int = 40,
+    horizon_days: int = HORIZON_DAYS,
+    n_bootstrap: int = N_BOOTSTRAP,
     bootstrap_sample: int = 20_000,
     segment: str = "all",
-    random_state: int = 0,
-) -> pl.DataFrame:
+    random_state: int = RANDOM_STATE,
+) -> RetentionDifference:
     """Adjusted difference in retention at ``horizon_days`` after the landmark, exposed minus
     unexposed, standardised over the population (g-computation): everyone's predicted
     retention with the exposure set to 1, minus with it set to 0, averaged.
 
-    The 95% interval is normal, from the standard deviation of the estimates over
-    ``n_bootstrap`` refits on resamples of ``bootstrap_sample`` customers; when that is
-    fewer than all of them, the deviation is scaled by sqrt(sample / all) (the m-out-of-n
-    bootstrap), which keeps refits affordable at a million customers.
+    Parameters
+    ----------
+    cox : HazardRatios
+        From :func:`touchpoint_hazard_ratios`; not estimable there means not estimable here.
+    horizon_days : int
+        Days after the landmark at which retention is compared.
+    n_bootstrap, bootstrap_sample : int
+        The 95% interval is normal, from the standard deviation of the estimates over
+        ``n_bootstrap`` refits on resamples of ``bootstrap_sample`` customers; when that is
+        fewer than all of them, the deviation is scaled by sqrt(sample / all) (the m-out-of-n
+        bootstrap), which keeps refits affordable at a million customers.
+    segment : str
+        The ``segment`` written on every row.
+    random_state : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    RetentionDifference
+
+    Examples
+    --------
+    >>> import cxlab
+    >>> from cxlab import retention
+    >>> from cxlab.synthetic import make_journeys
+    >>> features = cxlab.build_features(make_journeys(2_000, random_state=0).load())
+    >>> cox = retention.touchpoint_hazard_ratios(retention.landmark_data(features))
+    >>> difference = retention.retention_difference(cox, n_bootstrap=3)
+    >>> difference.summary["method"].unique().to_list()
+    ['retention_diff']
     """
     rows = [
         {k: r[k] for k in ("touchpoint", "n_exposed", "n_unexposed", "note")}
-        for r in cox.table.iter_rows(named=True)
+        for r in cox.summary.iter_rows(named=True)
     ]
-    point = _g_computation(cox.model, cox.design, cox.estimable, horizon_days) if cox.estimable else {}
+    point = _g_computation(cox.model, cox.design, cox.fitted, horizon_days) if cox.fitted else {}
     spread = _bootstrap_sd(cox, horizon_days, n_bootstrap, bootstrap_sample, random_state) if point else {}
     for row in rows:
         column = f"exposed_{row['touchpoint']}"
@@ -327,7 +576,21 @@ def retention_difference(
             estimate, sd = point[column], spread.get(column, np.nan)
             row |= {"estimate": estimate, "ci_low": estimate - 1.96 * sd, "ci_high": estimate + 1.96 * sd}
             row["p_value"] = float(2 * norm.sf(abs(estimate) / sd)) if sd > 0 else None
-    return _impact_frame(rows)
+    window = _window_of(cox.summary)
+    table = _impact_frame(rows, exposure_window_days=window, horizon_days=horizon_days)
+    return RetentionDifference(
+        table,
+        cox.counts,
+        cox.reason,
+        f"Adjusted retention difference {horizon_days} days after the landmark",
+        exposure_window_days=window,
+        horizon_days=horizon_days,
+    )
+
+
+def _window_of(table: pl.DataFrame) -> int:
+    windows = table["exposure_window_days"].drop_nulls()
+    return int(windows[0]) if len(windows) else EXPOSURE_WINDOW_DAYS
 
 
 def _g_computation(model: CoxPHFitter, design: pd.DataFrame, exposures: list[str], horizon: float) -> dict:
@@ -345,7 +608,7 @@ def _g_computation(model: CoxPHFitter, design: pd.DataFrame, exposures: list[str
     return result
 
 
-def _bootstrap_sd(cox: CoxResult, horizon: float, n_bootstrap: int, size: int, seed: int) -> dict:
+def _bootstrap_sd(cox: HazardRatios, horizon: float, n_bootstrap: int, size: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     n = len(cox.design)
     m = min(n, size)
@@ -359,26 +622,73 @@ def _bootstrap_sd(cox: CoxResult, horizon: float, n_bootstrap: int, size: int, s
                 model = CoxPHFitter(penalizer=cox.model.penalizer).fit(sample, "duration", "churned")
         except ConvergenceError:
             continue
-        kept = [c for c in cox.estimable if c in model.params_.index]
+        kept = [c for c in cox.fitted if c in model.params_.index]
         estimates.append(_g_computation(model, sample, kept, horizon))
     frame = pd.DataFrame(estimates)
     return (frame.std() * np.sqrt(m / n)).to_dict() if len(frame) >= 2 else {}
 
 
+@dataclass(repr=False, eq=False)
+class ArchetypeEffects(Result):
+    """``cox_hr`` rows within each archetype (``segment`` = its name)."""
+
+    def _describe(self) -> str:
+        estimated = self.summary.filter(pl.col("estimate").is_not_null())
+        return (
+            f"Hazard ratios within {estimated['segment'].n_unique()} of {self.counts['archetypes']} "
+            f"archetypes ({estimated.height} touchpoint estimates); the others had too few customers."
+        )
+
+    def _plot(self, ax=None, **kwargs):
+        from cxlab.plotting import plot_effects_by_segment
+
+        return plot_effects_by_segment(self.summary, ax=ax, **kwargs)
+
+    def _repr_html_(self) -> str:
+        if not self.estimable:
+            return super()._repr_html_()
+        from cxlab.display import table_html
+
+        wide = self.summary.filter(pl.col("estimate").is_not_null()).pivot(
+            on="segment", index="touchpoint", values="estimate"
+        )
+        return f"<p>{html.escape(self.describe())}</p>" + table_html(wide)
+
+
 def effects_by_archetype(
-    landmark: Landmark, *, min_exposed: int = 50, penalizer: float = 0.0
-) -> pl.DataFrame:
+    landmark: Landmark, *, min_exposed: int = MIN_EXPOSED, penalizer: float = 0.0
+) -> ArchetypeEffects:
     """``cox_hr`` rows within each archetype (``segment`` = its name), adjusted for the other
-    exposures and the attributes; touchpoints too rare within an archetype say so in ``note``."""
+    exposures and the attributes; touchpoints too rare within an archetype say so in ``note``.
+
+    Examples
+    --------
+    >>> from cxlab import retention
+    >>> from cxlab.retention import Landmark
+    >>> import polars as pl
+    >>> empty = Landmark(pl.DataFrame({"duration": [], "churned": []}), 30)
+    >>> retention.effects_by_archetype(empty).describe()
+    'Not estimable: the customers have no archetype; fit the archetypes first.'
+    """
+    reason = landmark.no_churn_reason
     if "archetype_name" not in landmark.data.columns:
-        return _impact_frame([])
+        reason = "the customers have no archetype; fit the archetypes first"
+    empty = _impact_frame([], exposure_window_days=landmark.exposure_window_days)
+    if reason is not None:
+        return ArchetypeEffects.not_estimable(reason, empty, title="Hazard ratios within each archetype")
     tables = []
-    for name in sorted(landmark.data["archetype_name"].drop_nulls().unique().to_list()):
+    names = sorted(landmark.data["archetype_name"].drop_nulls().unique().to_list())
+    for name in names:
         subset = landmark.data.filter(pl.col("archetype_name") == name).drop("archetype_name")
-        part = Landmark(subset, landmark.exposure_window_days)
+        churned = int(subset["churned"].sum())
+        part = Landmark(subset, landmark.exposure_window_days, {"churned": churned})
         cox = touchpoint_hazard_ratios(part, min_exposed=min_exposed, segment=name, penalizer=penalizer)
-        tables.append(cox.table)
-    return pl.concat(tables)
+        tables.append(cox.summary)
+    table = pl.concat([empty, *tables])
+    reason = None
+    if table["estimate"].is_null().all():
+        reason = "no archetype has enough customers for its own estimates"
+    return ArchetypeEffects(table, {"archetypes": len(names)}, reason, "Hazard ratios within each archetype")
 
 
 # -- plain-language findings ---------------------------------------------------------------
@@ -396,7 +706,7 @@ def describe_ph_check(table: pl.DataFrame, *, alpha: float = 0.01) -> str:
 
 
 def describe_differences(
-    difference: pl.DataFrame, *, window_days: int, horizon_days: int, top: int = 3
+    difference: pl.DataFrame, *, exposure_window_days: int, horizon_days: int, top: int = 3
 ) -> list[str]:
     """Sentences for the touchpoints whose retention difference is clearly above, then below, zero."""
     sentences = []
@@ -404,7 +714,8 @@ def describe_differences(
         clear = difference.filter(pl.col("ci_low") > 0 if helps else pl.col("ci_high") < 0)
         for r in clear.sort("estimate", descending=helps).head(top).iter_rows(named=True):
             sentences.append(
-                f"Customers who used {r['touchpoint'].replace('_', ' ')} in their first {window_days} days: "
+                f"Customers who used {r['touchpoint'].replace('_', ' ')} in their first "
+                f"{exposure_window_days} days: "
                 f"retention {horizon_days} days later {100 * r['estimate']:+.1f} points "
                 f"(95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})."
             )
@@ -413,13 +724,15 @@ def describe_differences(
     ]
 
 
-def strongest_touchpoint(difference: pl.DataFrame | None) -> str:
+def strongest_touchpoint(difference: RetentionDifference | None) -> str:
     """The touchpoint with the largest adjusted retention difference (either sign), or ''."""
-    if difference is None or difference["estimate"].is_null().all():
+    if difference is None or difference.summary["estimate"].is_null().all():
         return ""
-    return difference.drop_nulls("estimate").sort(pl.col("estimate").abs(), descending=True)["touchpoint"][0]
+    table = difference.summary.drop_nulls("estimate")
+    return table.sort(pl.col("estimate").abs(), descending=True)["touchpoint"][0]
 
 
-def impact_table(*tables: pl.DataFrame | None) -> pl.DataFrame:
+def impact_table(*results: Result | pl.DataFrame | None) -> pl.DataFrame:
     """The ``touchpoint_impact.csv`` table from the parts that could be estimated (maybe none)."""
-    return pl.concat([_impact_frame([]), *(t for t in tables if t is not None)])
+    frames = [r if isinstance(r, pl.DataFrame) else r.summary for r in results if r is not None]
+    return pl.concat([_impact_frame([]), *frames], how="vertical_relaxed")

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from cxlab.config import MIN_CELL_SIZE
 from cxlab.summary import Findings
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
@@ -71,11 +72,8 @@ def _headline(run: Path, manifest: dict) -> str:
     if manifest.get("status") != "succeeded":
         return ""
     parameters = manifest.get("parameters", {})
-    findings = Findings.from_run(run, min_cell_size=int(parameters.get("min_cell_size", 30)))
-    kpis = findings.kpis(
-        window_days=int(parameters.get("exposure_window_days", 30)),
-        horizon_days=int(parameters.get("horizon_days", 180)),
-    )
+    findings = Findings.from_run(run, min_cell_size=int(parameters.get("min_cell_size", MIN_CELL_SIZE)))
+    kpis = findings.kpis().summary
     return "<br>".join(
         html.escape(f"{r['kpi']}: {r['value']}" + (f" ({r['interval']})" if r["interval"] else ""))
         for r in kpis.iter_rows(named=True)

@@ -24,14 +24,14 @@ KINDS = ("digital", "physical", "human")
 UNKNOWN = "unknown"
 """Stage, channel or kind of a touchpoint that neither the data nor the catalog describes."""
 
+ROW = "source_row"
+"""The column of a rejected row holding its 1-based row number in the source."""
+
+REASON = "reason"
+"""The column holding why a row was rejected (null for valid rows)."""
+
 METRIC_SCALES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 """Built-in survey metrics and their scales; the mapping's ``scales`` key adds more."""
-
-PRE_PURCHASE_DAYS = 90
-"""Default: how long before ``signup_at`` an interaction may still belong to the journey."""
-
-MAX_REJECTED_SHARE = 0.05
-"""Default: the share of a table's rows that may be rejected before a run stops."""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import pyarrow as pa
 from cxlab import validation
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
-from cxlab.io import _as_mapping, _as_raw_table
+from cxlab.io import as_mapping, as_raw_table
 from cxlab.journeys import build_features as _build_features
 from cxlab.journeys import feature_vocabulary
 from cxlab.schema import TABLES
@@ -197,7 +197,7 @@ def validate(
     """
     from pyspark.sql import functions as F
 
-    mapping = _as_mapping(mapping)
+    mapping = as_mapping(mapping)
     given = {"customers": customers, "interactions": interactions, "surveys": surveys}
     row_id = F.monotonically_increasing_id() + 1
     inputs = {n: df.withColumn(validation.ROW, row_id) for n, df in given.items() if df is not None}
@@ -237,7 +237,7 @@ def validate(
 
 
 def _raw(frame: pl.DataFrame, name: str, mapping: Any):
-    return _as_raw_table(frame, name, f"Spark table {name}", mapping, sha256=None)
+    return as_raw_table(frame, name, f"Spark table {name}", mapping, sha256=None)
 
 
 def _validated_frames(dataset: Dataset, raw: dict[str, Any]) -> dict[str, pl.DataFrame]:
@@ -265,7 +265,7 @@ def _latest_timestamp(inputs: dict[str, DataFrame], mapping: Any) -> datetime:
         def per_batch(batches):
             for batch in batches:
                 frame = _raw(_as_naive_utc(pl.from_arrow(batch)), name, mapping).frame
-                parsed = validation._reject_future(validation.parse_table(frame, TABLES[name]), name, now)
+                parsed = validation.reject_future(validation.parse_table(frame, TABLES[name]), name, now)
                 found = validation.latest_timestamp({name: parsed})
                 yield pa.RecordBatch.from_pydict(
                     {"latest": [found]}, pa.schema([("latest", pa.timestamp("us"))])

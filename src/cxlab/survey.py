@@ -21,6 +21,7 @@ Key drivers (:func:`key_drivers`)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from math import factorial
 
@@ -28,7 +29,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from cxlab.config import DRIVER_N_BOOTSTRAP, DRIVER_OUTCOME, MIN_CELL_SIZE, RANDOM_STATE
 from cxlab.dataset import Dataset
+from cxlab.results import Result
 from cxlab.schema import METRIC_SCALES
 
 SCORE_COLUMNS = ["metric", "touchpoint", "segment", "stage", "month", "n", "score", "ci_low", "ci_high"]
@@ -87,12 +90,68 @@ def _score_rows(answers: pl.DataFrame, keys: dict) -> list[dict]:
     return rows
 
 
+@dataclass(repr=False, eq=False)
+class SurveyScores(Result):
+    """``survey_scores.csv``: NPS, CSAT and CES with 95% intervals and n, by cut."""
+
+    min_cell_size: int = MIN_CELL_SIZE
+
+    def overall(self) -> pl.DataFrame:
+        """Each metric over all answers of the relationship survey and of every touchpoint."""
+        return self.summary.filter(
+            pl.col("month").is_null(), pl.col("stage").is_null(), pl.col("segment") == "all"
+        )
+
+    def _describe(self) -> str:
+        shown = self.summary.filter(~pl.col("suppressed")).height
+        return (
+            f"{self.counts['responses']:,} survey responses ({self.counts['answers']:,} answers); "
+            f"{shown:,} of {self.summary.height:,} cells have at least {self.min_cell_size} answers "
+            "and are shown to leadership."
+        )
+
+    def _plot(self, ax=None, *, by: str = "month", metric: str = "nps"):
+        from cxlab import plotting
+
+        draw = {
+            "month": plotting.plot_score_trend,
+            "touchpoint": plotting.plot_touchpoint_scores,
+            "segment": plotting.plot_segment_scores,
+        }[by]
+        if self.summary.filter(pl.col("metric") == metric).is_empty():
+            return plotting.plot_message(f"No {metric.upper()} answers in this dataset.", ax=ax)
+        return draw(self.summary, metric=metric, ax=ax)
+
+
 def survey_scores(
-    dataset: Dataset, *, archetypes: pl.DataFrame | None = None, min_n: int = 30
-) -> pl.DataFrame:
+    dataset: Dataset, *, archetypes: pl.DataFrame | None = None, min_cell_size: int = MIN_CELL_SIZE
+) -> SurveyScores:
     """``survey_scores.csv`` (contract §3): every metric overall and per touchpoint, per archetype
-    (``segment``), per journey stage of the rated touchpoint and per month, with ``suppressed``
-    for cells below ``min_n``. ``touchpoint`` empty = the relationship survey."""
+    (``segment``), per journey stage of the rated touchpoint and per month.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`cxlab.load_dataset`.
+    archetypes : polars.DataFrame, optional
+        ``customer_id`` and ``archetype_name``: adds a cut per archetype.
+    min_cell_size : int
+        Cells with fewer answers are kept but flagged ``suppressed`` (and the value travels in
+        the ``min_cell_size`` column): too few to show to leadership.
+
+    Returns
+    -------
+    SurveyScores
+        Not estimable when the dataset has no NPS, CSAT or CES answers.
+
+    Examples
+    --------
+    >>> from cxlab import survey
+    >>> from cxlab.synthetic import make_journeys
+    >>> scores = survey.survey_scores(make_journeys(500, random_state=0).load())
+    >>> sorted(scores.overall().filter(pl.col("touchpoint").is_null())["metric"].to_list())
+    ['nps']
+    """
     answers = dataset.surveys.filter(
         pl.col("metric").is_in(["nps", "csat", "ces"]), pl.col("score").is_not_null()
     )
@@ -117,9 +176,15 @@ def survey_scores(
     schema = {c: pl.String for c in ("metric", "touchpoint", "segment", "stage", "month")}
     schema |= {"n": pl.Int64, "score": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
     table = pl.DataFrame(rows, schema=schema).select(SCORE_COLUMNS)
-    return table.with_columns((pl.col("n") < min_n).alias("suppressed")).sort(
-        "metric", "segment", "stage", "month", "touchpoint", nulls_last=False
+    table = table.with_columns(
+        (pl.col("n") < min_cell_size).alias("suppressed"),
+        pl.lit(min_cell_size, pl.Int64).alias("min_cell_size"),
+    ).sort("metric", "segment", "stage", "month", "touchpoint", nulls_last=False)
+    counts = {"responses": answers["response_id"].n_unique(), "answers": answers.height}
+    reason = (
+        None if answers.height else "no NPS, CSAT or CES answers in this dataset; it needs a surveys table"
     )
+    return SurveyScores(table, counts, reason, "Survey scores", min_cell_size=min_cell_size)
 
 
 # -- key drivers ---------------------------------------------------------------------------
@@ -184,21 +249,82 @@ def relative_weights(corr: np.ndarray) -> np.ndarray:
     return (lam**2) @ (beta**2)
 
 
+DRIVER_COLUMNS = {
+    "outcome": pl.String, "driver": pl.String, "method": pl.String, "importance": pl.Float64,
+    "ci_low": pl.Float64, "ci_high": pl.Float64, "r2": pl.Float64, "rank": pl.Int64,
+    "scale": pl.String, "mean_score": pl.Float64, "n_responses": pl.Int64,
+}  # fmt: skip
+
+
+@dataclass(repr=False, eq=False)
+class KeyDrivers(Result):
+    """``survey_drivers.csv``: how much of the outcome each touchpoint rating explains."""
+
+    def fix_first(self) -> pl.DataFrame:
+        """Drivers above the median importance and below the median score."""
+        return fix_first(self.summary)
+
+    def _describe(self) -> str:
+        return describe_drivers(self.summary, self.counts)
+
+    def _plot(self, ax=None, *, kind: str = "importance"):
+        from cxlab import plotting
+
+        draw = {"importance": plotting.plot_driver_importance, "quadrant": plotting.plot_driver_quadrant}
+        return draw[kind](self.summary, ax=ax)
+
+
 def key_drivers(
     dataset: Dataset,
     *,
-    outcome: str = "nps",
-    n_bootstrap: int = 200,
-    random_state: int = 0,
-) -> tuple[pl.DataFrame, dict]:
-    """``survey_drivers.csv`` (contract §3): LMG and relative-weight importance of each driver
-    with 95% bootstrap intervals, R^2, the driver's mean score and rank; and the counts."""
+    outcome: str = DRIVER_OUTCOME,
+    n_bootstrap: int = DRIVER_N_BOOTSTRAP,
+    random_state: int = RANDOM_STATE,
+) -> KeyDrivers:
+    """``survey_drivers.csv`` (contract §3): LMG and relative-weight importance of each driver.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`cxlab.load_dataset`.
+    outcome : str
+        The survey metric explained (``nps``, ``csat``, ``ces``).
+    n_bootstrap : int
+        Bootstrap resamples of the responses for the 95% intervals.
+    random_state : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    KeyDrivers
+        Importance with 95% intervals, R², each driver's mean score and rank, and the counts
+        of responses used; not estimable (saying why) with too few complete responses or
+        too many drivers.
+
+    Examples
+    --------
+    >>> from cxlab import survey
+    >>> from cxlab.synthetic import make_journeys
+    >>> drivers = survey.key_drivers(make_journeys(2_000, random_state=0).load(), n_bootstrap=5)
+    >>> drivers.estimable, sorted(drivers.summary["method"].unique())
+    (True, ['lmg', 'relative_weights'])
+    """
     table, counts = driver_table(dataset.surveys, outcome=outcome)
     drivers = [c for c in table.columns if c not in ("response_id", "outcome")]
+    empty = pl.DataFrame(schema=DRIVER_COLUMNS)
+    title = f"Key drivers of {outcome.upper()}"
     if len(drivers) > MAX_DRIVERS:
-        raise ValueError(f"{len(drivers)} driver touchpoints; at most {MAX_DRIVERS} can be analysed at once.")
+        reason = (
+            f"{len(drivers)} driver touchpoints; at most {MAX_DRIVERS} can be analysed at once "
+            "(the exact Shapley value doubles in cost with each one)"
+        )
+        return KeyDrivers.not_estimable(reason, empty, counts=counts, title=title)
     if table.height < len(drivers) + 10 or not drivers:
-        return pl.DataFrame(), counts
+        reason = (
+            f"{counts['complete']:,} responses with both {outcome.upper()} and every driver rated; it needs "
+            f"at least {len(drivers) + 10} such responses (touchpoint ratings in the same response)"
+        )
+        return KeyDrivers.not_estimable(reason, empty, counts=counts, title=title)
     data = table.select("outcome", *drivers).to_numpy()
     rng = np.random.default_rng(random_state)
     point = {m: f(np.corrcoef(data, rowvar=False)) for m, f in _METHODS.items()}
@@ -219,7 +345,7 @@ def key_drivers(
                  "scale": "share of variance, sums to r2", "mean_score": float(data[:, j + 1].mean()),
                  "n_responses": len(data)}
             )  # fmt: skip
-    return pl.DataFrame(rows), counts
+    return KeyDrivers(pl.DataFrame(rows, schema=DRIVER_COLUMNS), counts, None, title)
 
 
 _METHODS = {"lmg": lmg_importance, "relative_weights": relative_weights}

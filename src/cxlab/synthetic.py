@@ -178,6 +178,24 @@ class SyntheticData:
         self.truth.write(Path(directory) / "truth")
         return Path(directory)
 
+    def load(self):
+        """The dataset as :func:`cxlab.load_dataset` loads it from files (validated), for
+        examples and tests.
+
+        Examples
+        --------
+        >>> from cxlab.synthetic import make_journeys
+        >>> make_journeys(200, random_state=0).load().customers.height
+        200
+        """
+        import tempfile
+
+        from cxlab.io import load_dataset
+
+        with tempfile.TemporaryDirectory() as directory:
+            dataset = load_dataset(self.dataset.write(directory, file_format="parquet"))
+            return dataset
+
 
 def make_journeys(
     n_customers: int,

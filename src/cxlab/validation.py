@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cxlab.catalog import default_catalog, merge_catalogs
+from cxlab.customers import apply_churn_rule, derive_customers
 from cxlab.dataset import Dataset, LoadReport, TableReport
-from cxlab.schema import KINDS, METRIC_SCALES, STAGES, TABLES, UNKNOWN, Table
+from cxlab.schema import KINDS, METRIC_SCALES, REASON, ROW, STAGES, TABLES, UNKNOWN, Table
 
 if TYPE_CHECKING:
-    from cxlab.io import RawTable
+    from cxlab.dataset import RawTable
     from cxlab.mapping import Mapping
 
-ROW = "source_row"
-REASON = "reason"
 _DTYPES = {"string": pl.String, "timestamp": pl.Datetime("us"), "number": pl.Float64}
 _TZ_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z")
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
@@ -117,7 +116,7 @@ def validate(
     """Apply every row rule of the contract and return the validated :class:`Dataset`."""
     frames = {n: parse_table(r.frame, TABLES[n]) for n, r in raw.items() if r is not None}
     now = datetime.now(UTC).replace(tzinfo=None)
-    frames = {n: _reject_future(f, n, now) for n, f in frames.items()}
+    frames = {n: reject_future(f, n, now) for n, f in frames.items()}
     end = observation_end or latest_timestamp(frames) or now
     warnings: list[str] = []
     label_map = mapping.touchpoints
@@ -128,9 +127,9 @@ def validate(
         customers = _check_customers(frames["customers"], end, warnings)
         derived = None
     else:
-        customers, derived = _derive_customers(interactions, mapping)
+        customers, derived = derive_customers(interactions, mapping)
     interactions = _check_journey_times(interactions, customers, mapping.pre_purchase_days)
-    customers = _apply_churn_rule(customers, interactions, end, mapping, warnings)
+    customers = apply_churn_rule(customers, interactions, end, mapping, warnings)
     surveys = _check_surveys(frames.get("surveys"), customers, end, mapping)
     frames.update(customers=customers, interactions=interactions, surveys=surveys)
 
@@ -147,7 +146,8 @@ def validate(
     return Dataset(**loaded, report=LoadReport(tables, end, warnings))
 
 
-def _reject_future(frame: pl.DataFrame, name: str, now: datetime) -> pl.DataFrame:
+def reject_future(frame: pl.DataFrame, name: str, now: datetime) -> pl.DataFrame:
+    """``frame`` with a reason added to rows whose timestamps lie after ``now``."""
     times = [c.name for c in TABLES[name].columns if c.dtype == "timestamp" and c.name in frame.columns]
     return add_reasons(frame, {f"{c} in the future": pl.col(c) > now for c in times})
 
@@ -195,25 +195,6 @@ def _check_interactions(frame: pl.DataFrame, end: datetime, labels: dict[str, st
     return add_reasons(frame, checks)
 
 
-def _derive_customers(interactions: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, str]:
-    valid = interactions.filter(pl.col(REASON).is_null())
-    signup = mapping.table("customers").signup_touchpoint
-    if signup is None:
-        first = pl.col("timestamp").min()
-        how = "signup_at = each customer's first event"
-    else:
-        first = pl.col("timestamp").filter(pl.col("touchpoint") == signup).min()
-        how = f"signup_at = each customer's first '{signup}' event"
-    customers = (
-        valid.group_by("customer_id")
-        .agg(first.alias("signup_at"))
-        .filter(pl.col("signup_at").is_not_null())
-        .sort("customer_id")
-        .with_columns(pl.lit(None, pl.String).alias(REASON))
-    )
-    return customers, f"derived from interactions: one customer per customer_id, {how}"
-
-
 def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pre_days: int) -> pl.DataFrame:
     known = customers.filter(pl.col(REASON).is_null()).select("customer_id", "signup_at")
     frame = interactions.join(known, on="customer_id", how="left", maintain_order="left")
@@ -227,36 +208,6 @@ def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pr
         },
     )
     return frame.drop("signup_at")
-
-
-def _apply_churn_rule(
-    customers: pl.DataFrame, interactions: pl.DataFrame, end: datetime, mapping: Mapping, warnings: list[str]
-) -> pl.DataFrame:
-    days = mapping.inactivity_days
-    if "churned_at" in customers.columns:
-        if days is not None:
-            warnings.append(
-                "customers: the table has churned_at, so churn.inactivity_days "
-                f"({days}) in the mapping is not used."
-            )
-        return customers
-    if days is None:
-        warnings.append(
-            "customers: no churned_at column and no churn.inactivity_days in the "
-            "mapping, so no customer counts as churned; retention results will be empty."
-        )
-        return customers.with_columns(pl.lit(None, pl.Datetime("us")).alias("churned_at"))
-    last = (
-        interactions.filter(pl.col(REASON).is_null())
-        .group_by("customer_id")
-        .agg(pl.col("timestamp").max().alias("_last"))
-    )
-    last_seen = pl.max_horizontal("signup_at", "_last")
-    return (
-        customers.join(last, on="customer_id", how="left", maintain_order="left")
-        .with_columns(pl.when(last_seen < end - timedelta(days=days)).then(last_seen).alias("churned_at"))
-        .drop("_last")
-    )
 
 
 def _check_surveys(
