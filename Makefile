@@ -35,9 +35,9 @@ test: $(VENV)/.installed ## Install, lint and run the whole test suite
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest
 
-lab: $(SAMPLE)/.generated ## Open JupyterLab with a registered 'cxlab' kernel
+lab: $(SAMPLE)/.generated ## Open JupyterLab on notebooks/ with the registered 'cxlab' kernel (prints the URL)
 	$(BIN)/python -m ipykernel install --sys-prefix --name cxlab --display-name "Python (cxlab)"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(VENV)/.installed ## Run the benchmarks (1M customers; several minutes)
 	$(BIN)/python benchmarks/bench_generate.py
@@ -47,6 +47,7 @@ bench: $(VENV)/.installed ## Run the benchmarks (1M customers; several minutes)
 	$(BIN)/python benchmarks/bench_database.py
 	$(BIN)/python benchmarks/bench_spark.py
 	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_startup.py
 
 clean: ## Remove the environment, generated sample and caches (keeps reports/)
 	rm -rf $(VENV) $(SAMPLE) .pytest_cache .hypothesis

@@ -223,7 +223,9 @@ def copy_notebooks(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for source in sources:
         shutil.copyfile(source, directory / source.name)
-    click.echo(f"Copied {len(sources)} notebooks to {directory}; run them with cxlab run --notebooks {directory}")
+    click.echo(
+        f"Copied {len(sources)} notebooks to {directory}; run them with cxlab run --notebooks {directory}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -66,34 +66,34 @@ def predict_retention(
 ) -> RetentionPrediction:
     """Fit and cross-validate the classifier of retention at ``horizon_days``.
 
-        Parameters
-        ----------
-        landmark : Landmark
-            From :func:`cxlab.retention.landmark_data`.
-        horizon_days : int
-            Days after the landmark at which retention is predicted.
-        n_folds : int
-            Folds of the cross-validation.
-        max_customers : int
-            At most this many customers (a random sample) are used.
-        random_state : int
-            Seed of the sample, the folds and the model.
+    Parameters
+    ----------
+    landmark : Landmark
+        From :func:`cxlab.retention.landmark_data`.
+    horizon_days : int
+        Days after the landmark at which retention is predicted.
+    n_folds : int
+        Folds of the cross-validation.
+    max_customers : int
+        At most this many customers (a random sample) are used.
+    random_state : int
+        Seed of the sample, the folds and the model.
 
-        Returns
-        -------
-        RetentionPrediction
-            Not estimable when too few customers are followed to the horizon, or their outcome
-            does not vary (then there is nothing to predict). Customers censored before the
-            horizon are left out and counted.
+    Returns
+    -------
+    RetentionPrediction
+        Not estimable when too few customers are followed to the horizon, or their outcome
+        does not vary (then there is nothing to predict). Customers censored before the
+        horizon are left out and counted.
 
-        Examples
-        --------
-        >>> import polars as pl
-        >>> from cxlab.prediction import predict_retention
-        >>> from cxlab.retention import Landmark
-        >>> tiny = Landmark(pl.DataFrame({"customer_id": ["a"], "duration": [3.0], "churned": [True]}), 30)
-        >>> predict_retention(tiny).estimable
-        False
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from cxlab.prediction import predict_retention
+    >>> from cxlab.retention import Landmark
+    >>> tiny = Landmark(pl.DataFrame({"customer_id": ["a"], "duration": [3.0], "churned": [True]}), 30)
+    >>> predict_retention(tiny).estimable
+    False
     """
     data = landmark.data
     known = (pl.col("churned") & (pl.col("duration") <= horizon_days)) | (pl.col("duration") >= horizon_days)

@@ -75,13 +75,13 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
             "02_journey_map",
             {
                 "customer_id": _S,
-                "signup_at": pl.Datetime("us", "UTC"),
+                "signup_at": pl.Datetime("us"),
                 "is_churned": _B,
-                "churned_at": pl.Datetime("us", "UTC"),
+                "churned_at": pl.Datetime("us"),
                 "observed_days": _F,
                 "window_complete": _B,
                 "exposure_window_days": pl.Int32,
-                "observation_end": pl.Datetime("us", "UTC"),
+                "observation_end": pl.Datetime("us"),
             },  # fmt: skip
             "one row per customer; `exposure_window_days` and `observation_end` are the settings it "
             "was built with",

@@ -342,3 +342,58 @@ def test_leadership_page_and_index_render_in_a_real_browser(run_dir, tmp_path):
         assert driver.execute_script("return document.images.length") >= 3  # its plots were checked above
     finally:
         driver.quit()
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_the_built_wheel_runs_from_any_directory(tiny, tmp_path):
+    # A wheel (not the editable checkout) in a fresh venv: the notebooks must come with it.
+    # The venv borrows this environment's dependencies through a path entry, whose .pth files
+    # (among them the editable cxlab) are not processed, so only the wheel's cxlab is seen.
+    root = Path(__file__).resolve().parents[2]
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, root],
+        check=True,
+        capture_output=True,
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    deps = subprocess.run(
+        [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", next(wheels.glob("cxlab-*.whl"))],
+        check=True,
+        capture_output=True,
+    )
+    Path(site, "deps.pth").write_text(deps + "\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run(
+        [python, "-c", "import cxlab.parameters as p; print(p.packaged_notebooks())"],
+        cwd=elsewhere, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert str(venv) in where
+    result = subprocess.run(
+        [venv / "bin" / "cxlab", "run", "--data", tiny, "--out", "run"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (elsewhere / "run" / "html" / "00_leadership_summary.html").is_file()
+
+
+def test_notebooks_command_copies_the_notebooks_and_refuses_to_overwrite(tmp_path):
+    result = cxlab("notebooks", tmp_path / "mine")
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "mine").glob("[0-9][0-9]_*.ipynb"))) == 6
+    again = cxlab("notebooks", tmp_path / "mine")
+    assert again.returncode == 2 and "already holds" in again.stderr and "Traceback" not in again.stderr

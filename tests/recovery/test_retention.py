@@ -24,7 +24,7 @@ def landmark(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def table(landmark):
-    return retention.touchpoint_hazard_ratios(landmark).table.filter(pl.col("estimate").is_not_null())
+    return retention.touchpoint_hazard_ratios(landmark).summary.filter(pl.col("estimate").is_not_null())
 
 
 def test_every_planted_effect_is_found(table):

@@ -13,7 +13,8 @@ from cxlab.synthetic import DRIVER_WEIGHTS, make_journeys
 @pytest.mark.parametrize("seed", [0, 1])
 def test_driver_ranking_follows_the_planted_weights(tmp_path, seed):
     data = make_journeys(20_000, random_state=seed)
-    drivers, counts = key_drivers(load_dataset(data.write(tmp_path, file_format="parquet")), n_bootstrap=50)
+    result = key_drivers(load_dataset(data.write(tmp_path, file_format="parquet")), n_bootstrap=50)
+    drivers, counts = result.summary, result.counts
     planted = sorted(DRIVER_WEIGHTS, key=DRIVER_WEIGHTS.get, reverse=True)
     for method in ("lmg", "relative_weights"):
         ranked = drivers.filter(method=method).sort("rank")["driver"].to_list()
@@ -32,7 +33,7 @@ def test_plain_correlation_ranks_the_drivers_no_better(tmp_path):
 
     dataset = load_dataset(make_journeys(20_000, random_state=0).write(tmp_path, file_format="parquet"))
     table, _ = driver_table(dataset.surveys)
-    drivers, _ = key_drivers(dataset, n_bootstrap=20)
+    drivers = key_drivers(dataset, n_bootstrap=20).summary
     names = list(DRIVER_WEIGHTS)
     planted = [DRIVER_WEIGHTS[d] for d in names]
     correlation = [table.select(pl.corr("outcome", d)).item() for d in names]

@@ -147,17 +147,17 @@ def test_plots_draw_on_the_given_axes():
 
 
 def test_archetypes_for_reuses_the_runs_table_only_when_it_covers_every_customer(tmp_path):
-    from cxlab.archetypes import archetypes_for
-    from cxlab.report import save_table
+    from cxlab.rundir import RunDir
+    from cxlab.session import archetypes_for
 
     table = _blobs()
     fitted = archetypes_for(table, tmp_path, random_state=0)  # no table yet: fitted here
     assert fitted.height == 120 and fitted["archetype_name"].n_unique() == 3
-    save_table(
-        fitted.with_columns(pl.lit("from the run").alias("archetype_name")), tmp_path, "archetypes.csv"
+    RunDir(tmp_path).write_table(
+        "archetypes.csv", fitted.with_columns(pl.lit("from the run").alias("archetype_name"))
     )
     assert set(archetypes_for(table, tmp_path)["archetype_name"]) == {"from the run"}
-    save_table(fitted.head(100), tmp_path, "archetypes.csv")  # stale: misses 20 customers
+    RunDir(tmp_path).write_table("archetypes.csv", fitted.head(100))  # stale: misses 20 customers
     assert (
         archetypes_for(table, tmp_path, random_state=0)["customer_id"].to_list()
         == table["customer_id"].to_list()

@@ -81,5 +81,5 @@ def test_only_customers_with_a_known_outcome_are_attributed(tiny):
     paths, counts = attribution_paths(load_dataset(tiny))
     assert counts == {"known_outcome": 1, "unknown_outcome": 2}
     assert set(paths["customer_id"]) == {"c2"} and not paths["retained"].any()
-    table, _ = attribution(load_dataset(tiny))
+    table = attribution(load_dataset(tiny)).summary
     assert table.filter(method="markov_removal")["credit"].sum() == 0  # nobody retained: no credit

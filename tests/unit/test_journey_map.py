@@ -27,7 +27,7 @@ def dataset(tiny):
 
 
 def test_paths_count_customers_share_and_retention(dataset):
-    paths = journey_map.journey_paths(dataset, level="stage")
+    paths = journey_map.journey_paths(dataset, level="stage").summary
     assert paths.rows() == [
         ("awareness > purchase > post_purchase", 2, pytest.approx(2 / 3), 0.5),  # c1 active, c2 churned
         ("consideration > purchase", 1, pytest.approx(1 / 3), 1.0),
@@ -35,18 +35,20 @@ def test_paths_count_customers_share_and_retention(dataset):
 
 
 def test_paths_collapse_repeats_and_truncate(dataset):
-    collapsed = journey_map.journey_paths(dataset, level="channel")["path"].to_list()
+    collapsed = journey_map.journey_paths(dataset, level="channel").summary["path"].to_list()
     # c2 social, store, email; c3 web, web; c1 web, web, phone
     assert collapsed == ["social > store > email", "web", "web > phone"]
-    kept = journey_map.journey_paths(dataset, level="channel", collapse_repeats=False)["path"].to_list()
+    kept = (
+        journey_map.journey_paths(dataset, level="channel", collapse_repeats=False).summary["path"].to_list()
+    )
     assert kept == ["social > store > email", "web > web", "web > web > phone"]
-    short = journey_map.journey_paths(dataset, max_steps=2)["path"].to_list()
+    short = journey_map.journey_paths(dataset, max_steps=2).summary["path"].to_list()
     assert short == [  # c3 has exactly two steps, so nothing was cut
         "search > checkout_payment > …",
         "social_media > store > …",
         "website > checkout_payment",
     ]
-    assert journey_map.journey_paths(dataset, max_steps=None)["n_customers"].to_list() == [1, 1, 1]
+    assert journey_map.journey_paths(dataset, max_steps=None).summary["n_customers"].to_list() == [1, 1, 1]
 
 
 def test_paths_reject_an_unknown_level(dataset):
@@ -55,7 +57,7 @@ def test_paths_reject_an_unknown_level(dataset):
 
 
 def test_stage_funnel_uses_the_furthest_stage(dataset):
-    funnel = _rows(journey_map.stage_funnel(dataset), "stage")
+    funnel = _rows(journey_map.stage_funnel(dataset).summary, "stage")
     # Furthest stage: c1 and c2 post_purchase, c3 purchase. Only c3 has a consideration event,
     # but c1 and c2 went past it, so all three reached consideration.
     assert [funnel[s]["n_customers"] for s in funnel] == [3, 3, 3, 2]
@@ -67,7 +69,7 @@ def test_stage_funnel_uses_the_furthest_stage(dataset):
 
 
 def test_transitions_counts_probabilities_and_times(dataset):
-    table = _rows(journey_map.transitions(dataset), "from_touchpoint", "to_touchpoint")
+    table = _rows(journey_map.transitions(dataset).summary, "from_touchpoint", "to_touchpoint")
     assert len(table) == 11 and sum(r["count"] for r in table.values()) == 11  # 3 starts + 8 steps
     assert table[("(start)", "search")]["probability"] == pytest.approx(1 / 3)
     assert table[("search", "checkout_payment")]["median_days"] == pytest.approx(9 + 3 / 24)
@@ -81,7 +83,9 @@ def test_transitions_counts_probabilities_and_times(dataset):
 
 
 def test_transitions_end_states_split_churned_from_active(dataset):
-    table = _rows(journey_map.transitions(dataset, end_states=True), "from_touchpoint", "to_touchpoint")
+    table = _rows(
+        journey_map.transitions(dataset, end_states=True).summary, "from_touchpoint", "to_touchpoint"
+    )
     ends = {k: r["count"] for k, r in table.items() if k[1].startswith("(") and k[0] != "(start)"}
     assert ends == {
         ("support_team", "(active)"): 1,
@@ -123,7 +127,7 @@ def test_friction_points_with_their_denominators(tmp_path):
         tmp_path, customers=FRICTION_CUSTOMERS, interactions=FRICTION_EVENTS, surveys=FRICTION_SURVEYS
     )
     dataset = load_dataset(directory, observation_end=datetime(2025, 1, 31))
-    table = _rows(journey_map.friction_points(dataset, within_days=7), "touchpoint")
+    table = _rows(journey_map.friction_points(dataset, within_days=7).summary, "touchpoint")
     # live_chat on 01-28: its 7 days run past 01-31, so it is no denominator (and has no CSAT).
     assert set(table) == {"website", "checkout_payment", "support_team", "help_center"}
     website = table["website"]  # d1: support 4 days later; d2: no support, churn 18 days later
@@ -139,10 +143,10 @@ def test_friction_points_with_their_denominators(tmp_path):
 
 
 def test_stage_flows_follow_each_customers_first_touchpoint_per_stage(dataset):
-    flows = _rows(journey_map.stage_flows(dataset), "from_stage", "from_touchpoint", "to_touchpoint")
+    flows = _rows(journey_map.stage_flows(dataset).summary, "from_stage", "from_touchpoint", "to_touchpoint")
     assert flows[("awareness", "(none)", "website")]["n_customers"] == 1  # c3 starts in consideration
     assert flows[("consideration", "(none)", "checkout_payment")]["n_customers"] == 1  # c1
     assert flows[("purchase", "checkout_payment", "(none)")]["n_customers"] == 1  # c3 never got support
     assert sum(r["n_customers"] for r in flows.values()) == 9  # 3 customers x 3 stage pairs
-    top_one = journey_map.stage_flows(dataset, top=1)
+    top_one = journey_map.stage_flows(dataset, top=1).summary
     assert "other" in top_one.filter(from_stage="purchase")["from_touchpoint"].to_list()  # store: 1 of 3

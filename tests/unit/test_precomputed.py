@@ -10,9 +10,9 @@ from polars.testing import assert_frame_equal
 
 from cxlab import JourneyArchetypes, build_features, load_dataset
 from cxlab.exceptions import DataContractError
-from cxlab.journeys import features_for
 from cxlab.precomputed import load_precomputed
 from cxlab.profiles import profile_assignment
+from cxlab.session import features_for
 
 
 def _write(directory: Path, dataset, **replace: pl.DataFrame | None) -> Path:
@@ -99,6 +99,7 @@ def test_saved_features_are_reused_only_for_the_same_window_and_customers(tiny, 
 def test_profiles_of_a_given_assignment_match_the_fitted_models(generated):
     features = build_features(load_dataset(generated))
     model = JourneyArchetypes(n_archetypes=3, random_state=0).fit(features)
-    lifts, profiles = profile_assignment(features, model.assign(features).reverse())
+    profiled = profile_assignment(features, model.assign(features).reverse())
+    lifts, profiles = profiled.lifts, profiled.summary
     assert_frame_equal(profiles, model.profiles_)
     assert_frame_equal(lifts, model.lifts_)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from cxlab import DataContractError
-from cxlab.report import list_notebooks, resolve_parameters
+from cxlab.parameters import list_notebooks, resolve_parameters
 
 DECLARED = {
     "01_x.ipynb": {

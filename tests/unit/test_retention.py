@@ -73,7 +73,7 @@ def _simulated(n=4_000, seed=0):
 
 def test_cox_rows_estimates_and_reasons_for_missing_ones():
     cox = retention.touchpoint_hazard_ratios(_simulated(), min_exposed=50)
-    rows = {r["touchpoint"]: r for r in cox.table.iter_rows(named=True)}
+    rows = {r["touchpoint"]: r for r in cox.summary.iter_rows(named=True)}
     assert rows["chat"]["ci_low"] < 0.5 < rows["chat"]["ci_high"] and rows["chat"]["p_value"] < 1e-6
     assert rows["email"]["ci_low"] < 1 < rows["email"]["ci_high"]
     assert rows["everyone"]["estimate"] is None and "0 unexposed" in rows["everyone"]["note"]
@@ -87,21 +87,21 @@ def test_exposures_that_partition_customers_are_flagged_as_collinear():
     landmark = _simulated()
     data = landmark.data.with_columns((~pl.col("exposed_chat")).alias("exposed_no_chat"))
     cox = retention.touchpoint_hazard_ratios(Landmark(data, 30))
-    notes = dict(cox.table.select("touchpoint", "note").iter_rows())
+    notes = dict(cox.summary.select("touchpoint", "note").iter_rows())
     assert "collinear" in notes["no_chat"] and notes["chat"] == ""
 
 
 def test_no_churn_means_nothing_to_estimate():
     data = _simulated().data.with_columns(pl.lit(False).alias("churned"))
     cox = retention.touchpoint_hazard_ratios(Landmark(data, 30))
-    assert cox.table["estimate"].is_null().all()
-    assert (cox.table["note"] == "not estimable: nobody churned after the landmark").all()
+    assert cox.summary["estimate"].is_null().all()
+    assert (cox.summary["note"] == "not estimable: nobody churned after the landmark").all()
 
 
 def test_g_computation_agrees_with_lifelines_survival_predictions():
     # Reference: lifelines' own predict_survival_function, averaged with the exposure set to 1 and 0.
     cox = retention.touchpoint_hazard_ratios(_simulated(n=1_500), min_exposed=50)
-    table = retention.retention_difference(cox, horizon_days=180, n_bootstrap=5)
+    table = retention.retention_difference(cox, horizon_days=180, n_bootstrap=5).summary
     chat = table.filter(touchpoint="chat").row(0, named=True)
     X = cox.design.drop(columns=["duration", "churned"])
     mean_retention = [
@@ -114,7 +114,7 @@ def test_g_computation_agrees_with_lifelines_survival_predictions():
 
 def test_unadjusted_estimate_of_the_confounded_exposure_is_further_from_the_truth():
     landmark = _simulated(n=8_000, seed=2)
-    adjusted = retention.touchpoint_hazard_ratios(landmark).table.filter(touchpoint="chat")["estimate"][0]
+    adjusted = retention.touchpoint_hazard_ratios(landmark).summary.filter(touchpoint="chat")["estimate"][0]
     design = landmark.data.select("duration", "churned", pl.col("exposed_chat").cast(pl.Float64)).to_pandas()
     naive = CoxPHFitter().fit(design, "duration", "churned").hazard_ratios_["exposed_chat"]
     assert abs(np.log(adjusted) - np.log(0.5)) < 0.1 < abs(np.log(naive) - np.log(0.5))
@@ -124,7 +124,8 @@ def test_retention_at_reads_kaplan_meier_with_its_band():
     data = pl.DataFrame(
         {"duration": [10.0, 20.0, 30.0, 40.0], "churned": [True, True, False, True], "group": ["g"] * 4}
     )
-    fitters, p_value = retention.retention_curves(Landmark(data, 30), "group")
+    curves = retention.retention_curves(Landmark(data, 30), "group")
+    fitters, p_value = curves.fitters, curves.p_value
     table = retention.retention_at(fitters, days=(15, 35, 99)).to_dicts()
     assert p_value is None  # one group: nothing to compare
     assert table[0]["retention"] == pytest.approx(0.75) and table[1]["retention"] == pytest.approx(0.5)
@@ -136,7 +137,7 @@ def test_effects_by_archetype_label_each_segment():
     data = _simulated().data.with_columns(pl.col("attr_segment").alias("archetype_name")).drop("attr_segment")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        table = retention.effects_by_archetype(Landmark(data, 30))
+        table = retention.effects_by_archetype(Landmark(data, 30)).summary
     assert set(table["segment"]) == {"a", "b"}
     chat = dict(table.filter(touchpoint="chat").select("segment", "estimate").iter_rows())
     assert all(0.35 < hr < 0.7 for hr in chat.values())
@@ -148,5 +149,5 @@ def test_prediction_is_better_than_chance_and_leans_on_the_real_signals():
     result = predict_retention(_simulated(n=3_000), horizon_days=180, n_folds=3)
     assert 0.55 < result.auc < 0.8 and len(result.auc_by_fold) == 3
     assert set(result.importance["feature"].head(2)) == {"exposed_chat", "attr_segment"}
-    assert result.n_customers + result.n_censored == 3_000
-    assert "ROC AUC" in result.describe(180)
+    assert result.counts["customers"] + result.counts["censored"] == 3_000
+    assert "ROC AUC" in result.describe()

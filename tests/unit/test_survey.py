@@ -31,7 +31,7 @@ def test_top_two_box_share_with_wilson_interval():
 
 
 def test_score_table_cells_and_suppression(tiny):
-    scores = survey_scores(load_dataset(tiny), min_n=2)
+    scores = survey_scores(load_dataset(tiny), min_cell_size=2).summary
     overall = scores.filter(pl.col("segment") == "all", pl.col("month").is_null(), pl.col("stage").is_null())
     nps = overall.filter(metric="nps").row(0, named=True)  # r1: 9 (promoter), r2: 3 (detractor)
     assert (nps["n"], nps["score"], nps["touchpoint"], nps["suppressed"]) == (2, 0.0, None, False)
@@ -81,7 +81,7 @@ def test_comments_of_detractors_and_promoters(tmp_path):
         "c2,2025-03-02,r2,nps,2,Slow delivery. Slow delivery!\n"
         "c3,2025-04-01,r3,nps,3,delivery was slow\n"
     )
-    terms = comment_terms(load_dataset(write_dataset(tmp_path, surveys=surveys)))
+    terms = comment_terms(load_dataset(write_dataset(tmp_path, surveys=surveys))).summary
     detractors = {r["term"]: r["n"] for r in terms.filter(group="detractor").iter_rows(named=True)}
     assert detractors["slow"] == 2 and detractors["slow delivery"] == 1 and "was" not in detractors
     assert "fast delivery" in terms.filter(group="promoter")["term"].to_list()
@@ -94,7 +94,7 @@ def test_followup_starts_at_the_first_answer_and_responders_are_compared(tiny):
     # c1 answered 02-10 and is active until 05-01 (80 days); c2 answered 03-02 and churned 05-01 (60 days)
     assert followup["duration"].to_list() == [80.0, 60.0] and followup["churned"].to_list() == [False, True]
     assert followup["nps_category"].to_list() == ["promoter", "detractor"]
-    groups = responder_comparison(dataset, features)
+    groups = responder_comparison(dataset, features).summary
     assert groups["n_customers"].to_list() == [3] and groups["group"].to_list() == ["responders"]
 
 
