@@ -82,8 +82,8 @@ class Landmark:
         if self.data.height == 0:
             return (
                 f"no customer was followed past the landmark ({self.exposure_window_days} days after "
-                "signup): it needs customers who signed up earlier than that before the end of "
-                "observation and were still active then"
+                "signup), so there is no churn to explain; it needs customers who signed up earlier "
+                "than that before the end of observation and were still active then"
             )
         if int(self.data["churned"].sum()) == 0:
             return "nobody churned after the landmark; it needs churn (churned_at, or churn by inactivity)"
@@ -364,6 +364,12 @@ def touchpoint_hazard_ratios(
     (True, ['touchpoint', 'method', 'segment', 'estimate'])
     """
     data = landmark.data
+    title = "Adjusted hazard ratios"
+    if data.height == 0:
+        empty = _impact_frame([], exposure_window_days=landmark.exposure_window_days)
+        return HazardRatios.not_estimable(
+            landmark.no_churn_reason, empty, counts={"included": 0}, title=title
+        )
     counts = {c: int(data[c].sum()) for c in landmark.exposures}
     estimable = [c for c, n in counts.items() if min(n, data.height - n) >= min_exposed]
     notes = {
@@ -403,9 +409,7 @@ def touchpoint_hazard_ratios(
         reason = f"no touchpoint exposure could be estimated (min_exposed={min_exposed}; see each row's note)"
     table = _impact_frame(rows, exposure_window_days=landmark.exposure_window_days)
     result_counts = {"included": data.height, "churned": landmark.counts.get("churned", 0)}
-    return HazardRatios(
-        table, result_counts, reason, "Adjusted hazard ratios", model=model, design=design, fitted=estimable
-    )
+    return HazardRatios(table, result_counts, reason, title, model=model, design=design, fitted=estimable)
 
 
 def _impact_frame(

@@ -181,9 +181,11 @@ def survey_scores(
         pl.lit(min_cell_size, pl.Int64).alias("min_cell_size"),
     ).sort("metric", "segment", "stage", "month", "touchpoint", nulls_last=False)
     counts = {"responses": answers["response_id"].n_unique(), "answers": answers.height}
-    reason = (
-        None if answers.height else "no NPS, CSAT or CES answers in this dataset; it needs a surveys table"
-    )
+    reason = None
+    if answers.is_empty():
+        reason = (
+            "This dataset has no survey answers (NPS, CSAT or CES); the survey analysis needs a surveys table"
+        )
     return SurveyScores(table, counts, reason, "Survey scores", min_cell_size=min_cell_size)
 
 
