@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -381,12 +382,12 @@ def test_the_built_wheel_runs_from_any_directory(tiny, tmp_path):
         cwd=elsewhere, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     assert str(venv) in where
+    # the borrowed dependencies' data files (nbconvert's templates) stay under this prefix
+    env = {**os.environ, "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
     result = subprocess.run(
         [venv / "bin" / "cxlab", "run", "--data", tiny, "--out", "run"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-    )
+        cwd=elsewhere, capture_output=True, text=True, env=env,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert (elsewhere / "run" / "html" / "00_leadership_summary.html").is_file()
 

@@ -1,0 +1,317 @@
+"""Load a dataset directory, validate it against the data contract, quarantine bad rows.
+
+Every row read is either loaded or rejected with a reason (nothing is dropped
+silently), and problems that make analysis impossible raise
+:class:`~cxlab.exceptions.DataContractError` naming the file and the column.
+
+Examples
+--------
+>>> import cxlab
+>>> ds = cxlab.load_dataset("data/sample")                      # doctest: +SKIP
+>>> ds.report.summary()                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cxlab import validation
+from cxlab.database import Database, is_database
+from cxlab.dataset import SAVED_MARKER, Dataset, LoadReport, RawTable, TableReport
+from cxlab.exceptions import DataContractError
+from cxlab.mapping import Mapping, read_mapping
+from cxlab.schema import TABLES
+from cxlab.validation import ROW
+
+logger = logging.getLogger(__name__)
+
+
+def load_dataset(
+    source: str | Path,
+    *,
+    mapping: Mapping | str | Path | dict | None = None,
+    observation_end: str | date | datetime | None = None,
+    max_rejected_share: float | None = None,
+) -> Dataset:
+    """Load and validate a dataset: a directory (CSV or Parquet, one file per table) or a database.
+
+    Parameters
+    ----------
+    source : str or Path
+        Directory with ``interactions``, optionally ``customers``, ``surveys`` and
+        ``touchpoints`` files; a directory written by :meth:`Dataset.save`; or a database
+        URI (``postgresql://user@host/db``, ``duckdb:///path.db``, ``sqlite:///path.db``,
+        see :mod:`cxlab.database`) whose tables are named like the contract's or mapped
+        with ``table:`` or ``query:``.
+    mapping : Mapping, str, Path or dict, optional
+        Column-mapping file (YAML) or its parsed content; see ``docs/data-contract.md``.
+    observation_end : str, date or datetime, optional
+        End of observation; by default the latest timestamp in the data.
+    max_rejected_share : float, optional
+        Largest share of a table's rows that may be rejected; default from the
+        mapping (``validation.max_rejected_share``), else 0.05.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataContractError
+        A table or required column is missing, a file or database cannot be read, or too
+        many rows of a table were rejected. The message names the file (or the database,
+        without its password) and the column.
+
+    Examples
+    --------
+    >>> from cxlab.synthetic import make_journeys
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> make_journeys(200, random_state=0).dataset.write(d)        # doctest: +ELLIPSIS
+    PosixPath(...)
+    >>> ds = load_dataset(d)
+    >>> ds.report.summary()["rows_rejected"].sum()
+    0
+    """
+    observation_end = parse_observation_end(observation_end)
+    if is_database(source):
+        mapping = as_mapping(mapping)
+        raw = _read_database(Database(source), mapping)
+    else:
+        path = Path(source)
+        if not path.is_dir():
+            raise DataContractError(f"Dataset directory {path} does not exist or is not a directory.")
+        if (path / SAVED_MARKER).is_file():
+            return _read_saved(path, mapping=mapping, observation_end=observation_end)
+        mapping = as_mapping(mapping)
+        raw = {name: _read_table(path, name, mapping) for name in TABLES}
+    if max_rejected_share is None:
+        max_rejected_share = mapping.max_rejected_share
+    dataset = validation.validate(raw, mapping=mapping, observation_end=observation_end)
+    check_rejected_share(dataset.report, max_rejected_share)
+    for warning in dataset.report.warnings:
+        logger.warning(warning)
+    return dataset
+
+
+def as_mapping(mapping: Mapping | str | Path | dict | None) -> Mapping:
+    """A :class:`~cxlab.mapping.Mapping` from a mapping, a YAML file path, a dict, or None (no mapping)."""
+    if mapping is None:
+        return Mapping()
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return Mapping.from_dict(mapping)
+    return read_mapping(mapping)
+
+
+def parse_observation_end(value: str | date | datetime | None) -> datetime | None:
+    """An ``observation_end`` parameter as the naive UTC datetime the tables use (None stays None)."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    parsed = pl.select(validation.timestamp_expr(pl.lit(str(value)))).item()
+    if parsed is None:
+        raise DataContractError(
+            f"The 'observation_end' parameter must be an ISO 8601 date or time. Got {value!r} instead."
+        )
+    return parsed
+
+
+def _read_database(db: Database, mapping: Mapping) -> dict[str, RawTable | None]:
+    with db.connect() as connection:
+        return {name: _read_database_table(db, connection, name, mapping) for name in TABLES}
+
+
+def _read_database_table(db: Database, connection, name: str, mapping: Mapping) -> RawTable | None:
+    spec = mapping.table(name)
+    if spec.derive:
+        return None
+    if spec.file:
+        raise DataContractError(
+            f"{mapping.source}: tables.{name}.file names a file, but the data is the database "
+            f"{db.name}; name a table ('table:') or a query ('query:') instead."
+        )
+    if not (spec.table or spec.query) and not db.has_table(connection, name):
+        if name in ("surveys", "touchpoints"):
+            return None
+        derive = " or set 'tables: customers: derive: true'" if name == "customers" else ""
+        raise DataContractError(
+            f"{db.name}: the {name} table is missing; expected a table or view named {name}, "
+            f"or one named in a mapping file with 'tables: {name}: table:' or 'query:'{derive}."
+        )
+    query = spec.query or f"SELECT * FROM {spec.table or name}"
+    source = f"{db.name} ({'query' if spec.query else f'table {spec.table or name}'})"
+    original = db.read(connection, query, f"the {name} table").with_row_index(ROW, offset=1)
+    return as_raw_table(original, name, source, mapping, sha256=None, query=query)
+
+
+def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None:
+    spec = mapping.table(name)
+    if spec.derive:
+        return None
+    if spec.table or spec.query:
+        raise DataContractError(
+            f"{mapping.source}: tables.{name} names a database {'table' if spec.table else 'query'}, "
+            f"but the data is the folder {directory}; name a file ('file:') or give a database URI."
+        )
+    file = _locate(directory, name, spec.file, mapping)
+    if file is None:
+        return None
+    original = _read_file(file).with_row_index(ROW, offset=1)
+    return as_raw_table(original, name, str(file), mapping, sha256=_sha256(file))
+
+
+def as_raw_table(
+    original: pl.DataFrame,
+    name: str,
+    source: str,
+    mapping: Mapping,
+    *,
+    sha256: str | None,
+    query: str | None = None,
+) -> RawTable:
+    """``original`` (the source's own columns, plus the row number) with the mapping's column
+    names applied; a missing required column raises, naming the source and the column."""
+    spec = mapping.table(name)
+    renamed = _rename(original, source, name, spec.columns, mapping)
+    missing = [c for c in TABLES[name].required_columns if c not in renamed.columns]
+    if missing:
+        hint = (
+            f" The mapping renames {spec.columns}."
+            if spec.columns
+            else (" If the export names it differently, map it in a mapping file (--mapping).")
+        )
+        raise DataContractError(
+            f"{source}: required column {', '.join(repr(c) for c in missing)} of the {name} table "
+            f"is missing. Columns found: {', '.join(original.columns[1:])}.{hint}"
+        )
+    return RawTable(renamed, original, source, sha256, query)
+
+
+def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> Path | None:
+    if file is not None:
+        path = directory / file
+        if not path.is_file():
+            raise DataContractError(f"{mapping.source} names {path} for the {name} table; no such file.")
+        return path
+    found = [p for p in (directory / f"{name}.csv", directory / f"{name}.parquet") if p.is_file()]
+    if len(found) > 1:
+        raise DataContractError(f"{directory} holds both {name}.csv and {name}.parquet; keep one.")
+    if found:
+        return found[0]
+    if name == "interactions" or (name == "customers" and not mapping.table(name).derive):
+        derive = (
+            (
+                " or set 'tables: customers: derive: true' in a mapping file to derive customers "
+                "from interactions"
+            )
+            if name == "customers"
+            else ""
+        )
+        raise DataContractError(
+            f"{directory}: the {name} table is missing; expected {name}.csv or {name}.parquet{derive}."
+        )
+    return None
+
+
+def _read_file(path: Path) -> pl.DataFrame:
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pl.read_parquet(path)
+        with path.open("rb") as f:
+            head = f.readline().decode("utf-8-sig", errors="replace")
+        if not head.strip():
+            raise DataContractError(f"{path} is empty: expected a header row with column names.")
+        frame = pl.read_csv(path, infer_schema=False, separator=_sniff_separator(head), encoding="utf8-lossy")
+    except DataContractError:
+        raise
+    except Exception as exc:  # polars/arrow raise many types for malformed files
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataContractError(f"{path} cannot be read as {path.suffix[1:]}: {first_line}") from None
+    return frame.rename({c: c.strip() for c in frame.columns})
+
+
+def _sniff_separator(header: str) -> str:
+    """Comma by the contract; semicolon and tab exports are recognised from the header row."""
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    if best != "," and counts[best] > counts[","]:
+        logger.info("reading with separator %r", best)
+        return best
+    return ","
+
+
+def _rename(
+    frame: pl.DataFrame, source: str, name: str, columns: dict[str, str], mapping: Mapping
+) -> pl.DataFrame:
+    absent = {k: v for k, v in columns.items() if v not in frame.columns}
+    if absent:
+        contract, export = next(iter(absent.items()))
+        raise DataContractError(
+            f"{mapping.source} says {name}.{contract} comes from column '{export}', but {source} "
+            f"has no such column. Columns found: {', '.join(frame.columns[1:])}."
+        )
+    renames = {export: contract for contract, export in columns.items()}
+    clashes = [c for c in renames.values() if c in frame.columns and c not in renames]
+    if clashes:
+        raise DataContractError(
+            f"{source}: the mapping renames a column onto '{clashes[0]}', which it already has."
+        )
+    return frame.rename(renames)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_rejected_share(report: LoadReport, max_share: float) -> None:
+    """Raise :class:`DataContractError` (with the report) when a table's rejected share is
+    above ``max_share``."""
+    for name, t in report.tables.items():
+        if t.rows_read and t.rows_rejected / t.rows_read > max_share:
+            top = report.rejected_reasons().filter(pl.col("table") == name).row(0, named=True)
+            raise DataContractError(
+                f"{t.source}: {t.rows_rejected} of {t.rows_read} rows of the {name} table "
+                f"({t.rows_rejected / t.rows_read:.1%}) were rejected, more than the allowed "
+                f"{max_share:.0%}; the analysis would no longer describe the data. Most common "
+                f"reason: {top['reason']} ({top['n_rows']} rows). Fix the export or the mapping, "
+                f"or raise validation.max_rejected_share.",
+                report=report,
+            )
+
+
+def _read_saved(path: Path, *, mapping: Any, observation_end: datetime | None) -> Dataset:
+    meta = json.loads((path / SAVED_MARKER).read_text())
+    saved_end = datetime.fromisoformat(meta["observation_end"])
+    if mapping is not None or observation_end not in (None, saved_end):
+        raise DataContractError(
+            f"{path} holds a dataset cxlab already validated (observation end {saved_end}); "
+            "load it without a mapping or another observation_end, or load the raw export instead."
+        )
+    frames = {name: pl.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    tables = {}
+    for name, t in meta["tables"].items():
+        rejected_file = path / "rejected" / f"{name}.csv"
+        rejected = (
+            pl.read_csv(rejected_file, infer_schema=False)
+            if rejected_file.is_file()
+            else pl.DataFrame(schema={ROW: pl.UInt32, "reason": pl.String})
+        )
+        tables[name] = TableReport(
+            name, t["source"], t["sha256"], t["rows_read"], rejected, t["derived"], t.get("query")
+        )
+    report = LoadReport(tables, saved_end, meta["warnings"])
+    return Dataset(**frames, report=report)

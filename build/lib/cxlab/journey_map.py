@@ -1,0 +1,334 @@
+"""The journey map: common paths, the stage funnel, transitions, friction points, stage flows.
+
+Each function takes a validated dataset and returns a tidy polars table. Journeys are
+each customer's events in time order up to the end of observation.
+
+Examples
+--------
+>>> import cxlab
+>>> from cxlab import journey_map
+>>> ds = cxlab.load_dataset("data/sample")                      # doctest: +SKIP
+>>> journey_map.stage_funnel(ds)                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from cxlab.dataset import Dataset
+from cxlab.journeys import SUPPORT_TOUCHPOINTS, days, first_in_journey, journey_events
+from cxlab.results import Result
+from cxlab.schema import STAGES
+
+START, END = "(start)", "(end)"
+CHURNED, ACTIVE = "(churned)", "(active)"
+NONE, OTHER = "(none)", "other"
+TRUNCATED = "…"
+
+
+def _last_in_journey() -> pl.Expr:
+    return (pl.col("journey") != pl.col("journey").shift(-1)).fill_null(True)
+
+
+def journey_paths(
+    dataset: Dataset,
+    *,
+    level: str = "touchpoint",
+    collapse_repeats: bool = True,
+    max_steps: int | None = 5,
+    observation_end: datetime | None = None,
+) -> Result:
+    """The most common journeys (path variants) with their customers, share and retention.
+
+    Parameters
+    ----------
+    level : {"touchpoint", "channel", "stage"}, default "touchpoint"
+        What a step of the path is.
+    collapse_repeats : bool, default True
+        Count consecutive events at the same touchpoint as one step.
+    max_steps : int or None, default 5
+        Keep the first steps of each journey; a longer journey's path ends in ``> …``.
+        ``None`` keeps whole journeys (then most paths are unique).
+
+    Returns
+    -------
+    Result
+        ``summary``: ``path`` (steps joined by `` > ``), ``n_customers``, ``share`` (of
+        customers with events), ``retention_rate`` (share of them not churned by the end of
+        observation), most common first.
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(300, random_state=0).load()
+    >>> paths = journey_map.journey_paths(dataset, level="stage", max_steps=2)
+    >>> paths.summary.columns
+    ['path', 'n_customers', 'share', 'retention_rate']
+    """
+    if level not in ("touchpoint", "channel", "stage"):
+        raise ValueError(
+            "The 'level' parameter of journey_paths must be 'touchpoint', 'channel' or 'stage'. "
+            f"Got {level!r} instead."
+        )
+    events = journey_events(dataset, observation_end)
+    if collapse_repeats:
+        repeat = (pl.col(level) == pl.col(level).shift()) & ~first_in_journey()
+        events = events.filter(~repeat.fill_null(False))
+    steps = pl.col(level) if max_steps is None else pl.col(level).head(max_steps)
+    longer = pl.lit(False) if max_steps is None else pl.len() > max_steps
+    per_customer = events.group_by("journey").agg(
+        steps.str.join(" > ").alias("path"), longer.alias("_longer"), pl.col("is_churned").first()
+    )
+    table = (
+        per_customer.with_columns(
+            pl.when("_longer").then(pl.format("{} > {}", "path", pl.lit(TRUNCATED))).otherwise("path")
+        )
+        .group_by("path")
+        .agg(pl.len().alias("n_customers"), (1 - pl.col("is_churned").mean()).alias("retention_rate"))
+        .with_columns((pl.col("n_customers") / pl.col("n_customers").sum()).alias("share"))
+        .select("path", "n_customers", "share", "retention_rate")
+        .sort(["n_customers", "path"], descending=[True, False])
+    )
+    text = f"{table.height:,} distinct journeys ({level}s) of {table['n_customers'].sum():,} customers."
+    return _result(table, f"Most common journeys by {level}", text, "plot_paths", reason=NO_EVENTS)
+
+
+def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -> Result:
+    """Customers reaching each journey stage, in journey order, with conversion and drop-off.
+
+    A customer reaches a stage when their furthest stage is that one or a later one (so
+    the funnel never widens); ``n_with_stage_events`` counts those with events in the stage
+    itself. ``share`` is of all customers, events or not.
+    """
+    rank = {stage: i for i, stage in enumerate(STAGES)}
+    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(STAGES))
+    per_customer = events.group_by("customer_id").agg(
+        pl.col("stage").replace_strict(rank, return_dtype=pl.Int8).max().alias("furthest"),
+        *(pl.col("stage").eq(s).any().alias(s) for s in STAGES),
+    )
+    n_total = dataset.customers.height
+    rows = [
+        {
+            "stage": stage,
+            "n_customers": per_customer.filter(pl.col("furthest") >= i).height,
+            "n_with_stage_events": int(per_customer[stage].sum()),
+        }
+        for i, stage in enumerate(STAGES)
+    ]
+    funnel = pl.DataFrame(rows)
+    conversion = pl.col("n_customers") / pl.col("n_customers").shift()
+    table = funnel.select(
+        "stage",
+        "n_customers",
+        (pl.col("n_customers") / n_total).alias("share"),
+        conversion.alias("conversion_from_previous"),
+        (1 - conversion).alias("drop_off"),
+        "n_with_stage_events",
+    )
+    text = f"{per_customer.height:,} of {n_total:,} customers have events in a known journey stage."
+    return _result(
+        table, "Stage funnel", text, "plot_funnel", reason=NO_STAGES, empty=per_customer.is_empty()
+    )
+
+
+def transitions(
+    dataset: Dataset, *, end_states: bool = False, observation_end: datetime | None = None
+) -> Result:
+    """First-order transitions between consecutive events of a customer (repeats kept).
+
+    ``(start)`` leads to each journey's first event and its last event leads to ``(end)``;
+    with ``end_states=True`` the end is split into ``(churned)`` and ``(active)``.
+    ``probability`` is the share of ``from_touchpoint``'s outgoing transitions;
+    ``median_days`` is the median time between the two events.
+    """
+    events = journey_events(dataset, observation_end)
+    end = pl.lit(END)
+    if end_states:
+        end = pl.when("is_churned").then(pl.lit(CHURNED)).otherwise(pl.lit(ACTIVE))
+    steps = events.select(
+        pl.col("touchpoint").alias("from_touchpoint"),
+        pl.when(_last_in_journey())
+        .then(end)
+        .otherwise(pl.col("touchpoint").shift(-1))
+        .alias("to_touchpoint"),
+        pl.when(~_last_in_journey())
+        .then(days(pl.col("timestamp").shift(-1) - pl.col("timestamp")))
+        .alias("days"),
+    )
+    starts = events.filter(first_in_journey()).select(
+        pl.lit(START).alias("from_touchpoint"),
+        pl.col("touchpoint").alias("to_touchpoint"),
+        pl.lit(None, pl.Float64).alias("days"),
+    )
+    table = (
+        pl.concat([starts, steps])
+        .group_by("from_touchpoint", "to_touchpoint")
+        .agg(pl.len().alias("count"), pl.col("days").median().alias("median_days"))
+        .with_columns((pl.col("count") / pl.col("count").sum().over("from_touchpoint")).alias("probability"))
+        .select("from_touchpoint", "to_touchpoint", "count", "probability", "median_days")
+        .sort(["from_touchpoint", "count"], descending=[False, True])
+    )
+    text = f"{table['count'].sum():,} steps between {table['from_touchpoint'].n_unique():,} states."
+    return _result(table, "Where customers go next", text, "plot_transition_heatmap", reason=NO_EVENTS)
+
+
+def friction_points(
+    dataset: Dataset,
+    *,
+    within_days: int = 7,
+    low_csat: float = 2,
+    support_touchpoints: tuple[str, ...] = SUPPORT_TOUCHPOINTS,
+    observation_end: datetime | None = None,
+) -> Result:
+    """Touchpoints followed by a support contact or by churn within N days, or rated low.
+
+    Each share has its denominator beside it: ``n_events`` counts the touchpoint's events
+    whose following ``within_days`` lie inside the observation period (later ones cannot
+    show what follows them); ``n_csat`` counts its CSAT answers, ``n_low_csat`` those at
+    or below ``low_csat``. Sorted by the share followed by support.
+    """
+    end = observation_end or dataset.observation_end
+    horizon = timedelta(days=within_days)
+    events = journey_events(dataset, end)
+    support_time = pl.when(pl.col("touchpoint").is_in(support_touchpoints)).then("timestamp")
+    support_journey = pl.when(pl.col("touchpoint").is_in(support_touchpoints)).then("journey")
+    events = events.with_columns(
+        support_time.shift(-1).backward_fill().alias("_next_support"),
+        support_journey.shift(-1).backward_fill().alias("_next_support_journey"),
+    )
+    followed_by_support = (pl.col("_next_support_journey") == pl.col("journey")) & (
+        pl.col("_next_support") <= pl.col("timestamp") + horizon
+    )
+    followed_by_churn = pl.col("is_churned") & (pl.col("churned_at") <= pl.col("timestamp") + horizon)
+    # Count only events whose whole N-day window is observed; the contacts after them all stay in.
+    per_touchpoint = (
+        events.filter(pl.col("timestamp") + horizon <= end)
+        .group_by("touchpoint")
+        .agg(
+            pl.len().alias("n_events"),
+            followed_by_support.fill_null(False).sum().alias("n_followed_by_support"),
+            followed_by_churn.fill_null(False).sum().alias("n_followed_by_churn"),
+        )
+    )
+    ratings = (
+        dataset.surveys.filter(
+            pl.col("metric") == "csat", pl.col("touchpoint").is_not_null(), pl.col("responded_at") <= end
+        )
+        .group_by("touchpoint")
+        .agg(pl.len().alias("n_csat"), (pl.col("score") <= low_csat).sum().alias("n_low_csat"))
+    )
+    table = (
+        per_touchpoint.join(ratings, on="touchpoint", how="full", coalesce=True)
+        .with_columns(
+            pl.col(
+                "n_events", "n_followed_by_support", "n_followed_by_churn", "n_csat", "n_low_csat"
+            ).fill_null(0)
+        )
+        .with_columns(
+            _share("n_followed_by_support", "n_events"),
+            _share("n_followed_by_churn", "n_events"),
+            _share("n_low_csat", "n_csat"),
+        )
+        .select(
+            "touchpoint",
+            "n_events",
+            "n_followed_by_support",
+            "share_followed_by_support",
+            "n_followed_by_churn",
+            "share_followed_by_churn",
+            "n_csat",
+            "n_low_csat",
+            "share_low_csat",
+        )
+        .sort("share_followed_by_support", descending=True, nulls_last=True)
+    )
+    text = (
+        f"Touchpoints followed by a support contact or churn within {within_days} days, and rated "
+        f"{low_csat:g} or lower in CSAT; every share beside its denominator."
+    )
+    return _result(table, "Friction points", text, None, reason=NO_EVENTS)
+
+
+def _share(part: str, whole: str) -> pl.Expr:
+    """``share_<what>`` of ``n_<what>``: part / whole, empty (not NaN) when whole is 0."""
+    name = "share_" + part.removeprefix("n_")
+    return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole)).alias(name)
+
+
+def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | None = None) -> Result:
+    """How customers move between stages: each customer's first touchpoint in every stage.
+
+    Touchpoints outside a stage's ``top`` most common become ``other``; a stage a customer
+    never reached is ``(none)``. Returns ``from_stage``, ``from_touchpoint``, ``to_stage``,
+    ``to_touchpoint``, ``n_customers`` for each pair of consecutive stages.
+    """
+    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(STAGES))
+    first = events.group_by("customer_id", "stage").agg(pl.col("touchpoint").first())
+    title = "Flow between stages"
+    if first.is_empty():
+        return Result.not_estimable(NO_STAGES, title=title)
+    ranked = first.with_columns(pl.len().over("stage", "touchpoint").alias("_n"))
+    cutoff = ranked.unique(["stage", "touchpoint"]).with_columns(
+        pl.col("_n").rank("ordinal", descending=True).over("stage").alias("_rank")
+    )
+    kept = cutoff.filter(pl.col("_rank") <= top).select("stage", "touchpoint", pl.lit(True).alias("_top"))
+    labelled = first.join(kept, on=["stage", "touchpoint"], how="left").with_columns(
+        pl.when("_top").then("touchpoint").otherwise(pl.lit(OTHER)).alias("touchpoint")
+    )
+    wide = labelled.pivot(on="stage", index="customer_id", values="touchpoint", on_columns=list(STAGES))
+    wide = wide.with_columns(pl.col(list(STAGES)).fill_null(NONE))
+    pairs = [
+        wide.group_by(a, b)
+        .len("n_customers")
+        .select(
+            pl.lit(a).alias("from_stage"),
+            pl.col(a).alias("from_touchpoint"),
+            pl.lit(b).alias("to_stage"),
+            pl.col(b).alias("to_touchpoint"),
+            "n_customers",
+        )
+        for a, b in zip(STAGES, STAGES[1:], strict=False)
+    ]
+    table = pl.concat(pairs).sort(["from_stage", "n_customers"], descending=[False, True])
+    text = "Each customer's first touchpoint in each stage, and where they went in the next stage."
+    return Result(table, {"customers": wide.height}, None, title, text=text, chart="plot_journey_flow")
+
+
+def last_steps_before_churn(dataset: Dataset, *, top: int = 10) -> Result:
+    """The touchpoints after which journeys most often end in churn: the ``(churned)`` rows of
+    :func:`transitions` with end states, by probability (a share of the touchpoint's next steps).
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> last = journey_map.last_steps_before_churn(make_journeys(300, random_state=0).load())
+    >>> set(last.summary["to_touchpoint"])
+    {'(churned)'}
+    """
+    steps = transitions(dataset, end_states=True).summary
+    churned = steps.filter(pl.col("to_touchpoint") == CHURNED).sort("probability", descending=True).head(top)
+    text = "The last touchpoint before churn, as a share of each touchpoint's next steps."
+    title = "Last steps before churn"
+    if churned.is_empty():
+        return Result.not_estimable("no journey ends in churn in this dataset", churned, title=title)
+    return Result(churned, {"rows": churned.height}, None, title, text=text)
+
+
+NO_EVENTS = "no touchpoint events in this dataset; it needs an interactions table with events"
+NO_STAGES = (
+    "no touchpoint has a known journey stage; give each touchpoint a stage in a touchpoints.csv "
+    "catalog, a stage column, or the mapping file"
+)
+
+
+def _result(
+    table: pl.DataFrame, title: str, text: str, chart: str | None, *, reason: str, empty: bool | None = None
+) -> Result:
+    """``table`` as a result; not estimable (with ``reason``) when there is nothing in it."""
+    if table.is_empty() if empty is None else empty:
+        return Result.not_estimable(reason, table, title=title)
+    return Result(table, {"rows": table.height}, None, title, text=text, chart=chart)

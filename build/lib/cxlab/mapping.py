@@ -1,0 +1,208 @@
+"""The column-mapping file: how an analyst's export maps onto the data contract.
+
+Examples
+--------
+>>> from cxlab.mapping import Mapping
+>>> m = Mapping.from_dict({"tables": {"interactions": {"columns": {"timestamp": "event_time"}}},
+...                        "churn": {"inactivity_days": 180}})
+>>> m.table("interactions").columns, m.inactivity_days
+({'timestamp': 'event_time'}, 180)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cxlab.config import MAX_REJECTED_SHARE, PRE_PURCHASE_DAYS
+from cxlab.exceptions import DataContractError
+from cxlab.schema import TABLES
+
+_TOP_KEYS = {"tables", "touchpoints", "churn", "scales", "validation"}
+_TABLE_KEYS = {"file", "table", "query", "columns", "derive", "signup_touchpoint"}
+_VALIDATION_KEYS = {"pre_purchase_days", "max_rejected_share"}
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """Where one contract table comes from, and how its columns are named there."""
+
+    file: str | None = None  # in a dataset folder
+    table: str | None = None  # in a database: a table or view name, as written in SQL
+    query: str | None = None  # in a database: a SELECT whose result is the table
+    columns: dict[str, str] = field(default_factory=dict)
+    derive: bool = False
+    signup_touchpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed, checked column-mapping file (all keys optional)."""
+
+    tables: dict[str, TableMapping] = field(default_factory=dict)
+    touchpoints: dict[str, str] = field(default_factory=dict)
+    inactivity_days: int | None = None
+    scales: dict[str, tuple[float, float]] = field(default_factory=dict)
+    pre_purchase_days: int = PRE_PURCHASE_DAYS
+    max_rejected_share: float = MAX_REJECTED_SHARE
+    source: str = "the mapping"
+
+    def table(self, name: str) -> TableMapping:
+        return self.tables.get(name, TableMapping())
+
+    @classmethod
+    def from_dict(cls, raw: Any, *, source: str = "the mapping") -> Mapping:
+        """Check a mapping given as a dictionary (as read from YAML)."""
+        raw = {} if raw is None else raw
+        _expect(isinstance(raw, dict), source, "the file", "a mapping of keys to values", raw)
+        _no_unknown_keys(raw, _TOP_KEYS, source, "the top level")
+        tables = {}
+        for name, spec in _section(raw, "tables", source).items():
+            if name not in TABLES:
+                raise DataContractError(
+                    f"{source}: unknown table '{name}' under 'tables'; expected one of {', '.join(TABLES)}."
+                )
+            tables[name] = _table_mapping(name, spec or {}, source)
+        churn = _section(raw, "churn", source)
+        _no_unknown_keys(churn, {"inactivity_days"}, source, "'churn'")
+        inactivity = churn.get("inactivity_days")
+        if inactivity is not None:
+            _expect(
+                _is_int(inactivity) and inactivity > 0,
+                source,
+                "churn.inactivity_days",
+                "a whole number of days > 0",
+                inactivity,
+            )
+        validation = _section(raw, "validation", source)
+        _no_unknown_keys(validation, _VALIDATION_KEYS, source, "'validation'")
+        pre = validation.get("pre_purchase_days", PRE_PURCHASE_DAYS)
+        _expect(
+            _is_int(pre) and pre >= 0,
+            source,
+            "validation.pre_purchase_days",
+            "a whole number of days >= 0",
+            pre,
+        )
+        share = validation.get("max_rejected_share", MAX_REJECTED_SHARE)
+        _expect(
+            isinstance(share, int | float) and 0 <= share <= 1,
+            source,
+            "validation.max_rejected_share",
+            "a number between 0 and 1",
+            share,
+        )
+        return cls(
+            tables=tables,
+            touchpoints=_string_dict(_section(raw, "touchpoints", source), source, "touchpoints"),
+            inactivity_days=inactivity,
+            scales=_scales(_section(raw, "scales", source), source),
+            pre_purchase_days=pre,
+            max_rejected_share=float(share),
+            source=source,
+        )
+
+
+def read_mapping(path: str | Path) -> Mapping:
+    """Read and check a column-mapping YAML file.
+
+    Raises
+    ------
+    DataContractError
+        If the file is missing, is not YAML, or has a key or value cxlab does not know;
+        the message names the file and the key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(f"Mapping file {path} does not exist.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataContractError(f"Mapping file {path} is not valid YAML: {exc}") from None
+    return Mapping.from_dict(raw, source=f"Mapping file {path}")
+
+
+def _section(raw: dict, key: str, source: str, where: str = "") -> dict:
+    value = raw.get(key) or {}
+    _expect(isinstance(value, dict), source, where + key, "a mapping of keys to values", value)
+    return value
+
+
+def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
+    where = f"tables.{name}"
+    _expect(isinstance(spec, dict), source, where, "a mapping of keys to values", spec)
+    _no_unknown_keys(spec, _TABLE_KEYS, source, f"'{where}'")
+    derive = spec.get("derive", False)
+    _expect(isinstance(derive, bool), source, f"{where}.derive", "true or false", derive)
+    if derive and name != "customers":
+        raise DataContractError(f"{source}: only the customers table can be derived, not '{name}'.")
+    given = [key for key in ("file", "table", "query") if spec.get(key) is not None]
+    if len(given) > 1 or (given and derive):
+        both = " and ".join(given + (["derive"] if derive else []))
+        raise DataContractError(f"{source}: '{where}' has {both}; give only one of them.")
+    for key, expected in (("file", "a file name"), ("table", "a table name"), ("query", "a SQL query")):
+        value = spec.get(key)
+        if value is not None:
+            _expect(isinstance(value, str) and value.strip(), source, f"{where}.{key}", expected, value)
+    signup = spec.get("signup_touchpoint")
+    if signup is not None:
+        _expect(
+            isinstance(signup, str) and signup,
+            source,
+            f"{where}.signup_touchpoint",
+            "a touchpoint name",
+            signup,
+        )
+    columns = _string_dict(_section(spec, "columns", source, f"{where}."), source, f"{where}.columns")
+    return TableMapping(
+        file=spec.get("file"),
+        table=spec.get("table"),
+        query=spec.get("query"),
+        columns=columns,
+        derive=derive,
+        signup_touchpoint=signup,
+    )
+
+
+def _scales(raw: Any, source: str) -> dict[str, tuple[float, float]]:
+    _expect(isinstance(raw, dict), source, "scales", "metric: [min, max] entries", raw)
+    scales = {}
+    for metric, bounds in raw.items():
+        ok = (
+            isinstance(bounds, list)
+            and len(bounds) == 2
+            and all(isinstance(b, int | float) for b in bounds)
+            and bounds[0] < bounds[1]
+        )
+        _expect(ok, source, f"scales.{metric}", "[min, max] with min < max", bounds)
+        scales[str(metric).strip().lower()] = (float(bounds[0]), float(bounds[1]))
+    return scales
+
+
+def _string_dict(raw: Any, source: str, where: str) -> dict[str, str]:
+    _expect(isinstance(raw, dict), source, where, "name: name entries", raw)
+    for key, value in raw.items():
+        _expect(isinstance(value, str | int) and str(value) != "", source, f"{where}.{key}", "a name", value)
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _no_unknown_keys(raw: Any, known: set[str], source: str, where: str) -> None:
+    _expect(isinstance(raw, dict), source, where, "a mapping of keys to values", raw)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise DataContractError(
+            f"{source}: unknown key {', '.join(repr(k) for k in unknown)} in {where}; "
+            f"expected {', '.join(sorted(known))}."
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _expect(ok: bool, source: str, key: str, expected: str, got: Any) -> None:
+    if not ok:
+        raise DataContractError(f"{source}: '{key}' must be {expected}. Got {got!r} instead.")

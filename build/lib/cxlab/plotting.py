@@ -1,0 +1,557 @@
+"""Plots for the notebooks. Each takes a tidy table and ``ax=None`` and returns the axes.
+
+Nothing here changes global matplotlib state; call :func:`use_style` once in a
+notebook for cxlab's readable defaults.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from cxlab.schema import STAGES, UNKNOWN
+
+STAGE_COLORS = dict(zip((*STAGES, UNKNOWN), sns.color_palette("colorblind", 5), strict=True))
+
+
+def use_style() -> None:
+    """Readable defaults for report plots (larger fonts, light grid)."""
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette="colorblind",
+        rc={"figure.figsize": (9, 4.5), "figure.dpi": 100, "axes.titleweight": "bold"},
+    )
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4.5)) -> Axes:
+    return ax if ax is not None else plt.subplots(figsize=figsize)[1]
+
+
+def plot_message(message: str, *, title: str = "", ax: Axes | None = None) -> Axes:
+    """A chart-sized note where a chart cannot be drawn (a not-estimable result says why)."""
+    import textwrap
+
+    ax = _axes(ax, (9, 1.2))
+    ax.axis("off")
+    ax.text(0, 0.5, textwrap.fill(message, 110), transform=ax.transAxes, va="center", color="#555555")
+    if title:
+        ax.set_title(title, loc="left")
+    return ax
+
+
+def plot_effects_by_segment(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Heat map of ``cox_hr`` hazard ratios, touchpoints by segment (archetype); blank where not
+    estimable. Green below 1 (fewer churn), red above."""
+    wide = (
+        impact.filter(pl.col("method") == "cox_hr", pl.col("estimate").is_not_null())
+        .pivot(on="segment", index="touchpoint", values="estimate")
+        .sort("touchpoint")
+    )
+    data = wide.drop("touchpoint").to_pandas()
+    data.index = [t.replace("_", " ") for t in wide["touchpoint"]]
+    ax = _axes(ax, (max(6.0, 1.2 * data.shape[1] + 3), max(3.0, 0.32 * len(data) + 1.5)))
+    sns.heatmap(
+        np.log2(data.astype(float)), ax=ax, cmap="RdYlGn_r", center=0, annot=data, fmt=".2f",
+        cbar_kws={"label": "log2 hazard ratio"}, annot_kws={"fontsize": "x-small"},
+    )  # fmt: skip
+    ax.set(title="Adjusted hazard ratio of churn within each archetype", xlabel="", ylabel="")
+    return ax
+
+
+def plot_attribution(credit: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Credit for retention per touchpoint, one bar per attribution rule (``attribution.csv``)."""
+    order = (
+        credit.filter(pl.col("method") == "markov_removal").sort("credit", descending=True)["touchpoint"]
+    ).to_list() or sorted(credit["touchpoint"].unique())
+    data = credit.with_columns(pl.col("touchpoint").str.replace_all("_", " ")).to_pandas()
+    ax = _axes(ax, (9, max(3.5, 0.3 * len(order) + 1.5)))
+    sns.barplot(
+        data, y="touchpoint", x="credit", hue="method", order=[t.replace("_", " ") for t in order], ax=ax
+    )
+    ax.xaxis.set_major_formatter(PercentFormatter(1))
+    ax.set(title="Share of credit for retention, by rule", xlabel="share of credit", ylabel="")
+    ax.legend(frameon=False, fontsize="small", title="rule")
+    return ax
+
+
+def plot_events_by_month(events_by_month: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Stacked monthly event volumes by journey stage (from :func:`cxlab.quality.events_by_month`)."""
+    ax = _axes(ax)
+    wide = events_by_month.to_pandas().pivot_table(
+        index="month", columns="stage", values="n_events", aggfunc="sum", fill_value=0
+    )
+    stages = [s for s in STAGE_COLORS if s in wide.columns]
+    ax.stackplot(
+        wide.index,
+        *(wide[s] for s in stages),
+        labels=stages,
+        colors=[STAGE_COLORS[s] for s in stages],
+        alpha=0.85,
+    )
+    ax.set(title="Touchpoint events per month, by journey stage", xlabel="", ylabel="events")
+    ax.legend(loc="upper left", frameon=False, fontsize="small")
+    return ax
+
+
+def plot_touchpoint_mix(mix: pl.DataFrame, *, top: int = 20, ax: Axes | None = None) -> Axes:
+    """Horizontal bars of events per touchpoint, coloured by stage (from ``touchpoint_mix``)."""
+    data = mix.sort("n_events", descending=True).head(top).to_pandas()
+    ax = _axes(ax, (9, max(3.0, 0.3 * len(data) + 1)))
+    stages = [s for s in STAGE_COLORS if s in set(data["stage"])]
+    sns.barplot(
+        data=data,
+        y="touchpoint",
+        x="n_events",
+        hue="stage",
+        hue_order=stages,
+        palette=STAGE_COLORS,
+        dodge=False,
+        ax=ax,
+    )
+    ax.set(title=f"Top {len(data)} touchpoints by events", xlabel="events", ylabel="")
+    ax.legend(title="stage", frameon=False, fontsize="small")
+    return ax
+
+
+def plot_channel_mix(mix: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Share of events per channel, coloured by kind (from ``channel_mix``)."""
+    ax = _axes(ax, (7, 4))
+    sns.barplot(data=mix.to_pandas(), x="share_of_events", y="channel", hue="kind", dodge=False, ax=ax)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set(title="Share of events per channel", xlabel="share of events", ylabel="")
+    ax.legend(title="kind", frameon=False, fontsize="small")
+    return ax
+
+
+def plot_survey_counts(counts: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Survey responses per metric and rated touchpoint (from ``survey_counts``)."""
+    data = counts.with_columns(pl.format("{} · {}", "metric", "touchpoint").alias("question")).to_pandas()
+    ax = _axes(ax, (8, max(3.0, 0.3 * len(data) + 1)))
+    sns.barplot(data=data, y="question", x="n_responses", hue="metric", dodge=False, ax=ax)
+    ax.set(title="Survey responses per question", xlabel="responses", ylabel="")
+    ax.legend(title="metric", frameon=False, fontsize="small")
+    return ax
+
+
+def plot_funnel(funnel: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Customers reaching each stage, with share and conversion (from ``stage_funnel``)."""
+    ax = _axes(ax, (8, 3.5))
+    rows = funnel.to_dicts()
+    stages = [r["stage"] for r in rows][::-1]
+    counts = [r["n_customers"] for r in rows][::-1]
+    ax.barh(stages, counts, color=[STAGE_COLORS[s] for s in stages])
+    for y, r in enumerate(rows[::-1]):
+        step = (
+            ""
+            if r["conversion_from_previous"] is None
+            else f", {r['conversion_from_previous']:.0%} of previous"
+        )
+        ax.text(r["n_customers"], y, f"  {r['n_customers']:,} ({r['share']:.0%}{step})", va="center")
+    ax.set_xlim(0, max(counts) * 1.6 if counts and max(counts) else 1)
+    ax.set(title="Customers reaching each journey stage", xlabel="customers", ylabel="")
+    return ax
+
+
+def plot_paths(paths: pl.DataFrame, *, top: int = 10, ax: Axes | None = None) -> Axes:
+    """The most common paths, with each path's retention rate (from ``journey_paths``)."""
+    data = paths.head(top).to_dicts()[::-1]
+    ax = _axes(ax, (10, max(3.0, 0.45 * len(data) + 1)))
+    ax.barh(range(len(data)), [r["n_customers"] for r in data], color=sns.color_palette("colorblind")[0])
+    ax.set_yticks(range(len(data)), [r["path"] for r in data], fontsize="small")
+    for y, r in enumerate(data):
+        ax.text(
+            r["n_customers"],
+            y,
+            f"  {r['share']:.1%} · retained {r['retention_rate']:.0%}",
+            va="center",
+            fontsize="small",
+        )
+    ax.set_xlim(0, max((r["n_customers"] for r in data), default=1) * 1.4)
+    ax.set(title=f"Top {len(data)} journeys (first steps)", xlabel="customers")
+    return ax
+
+
+def plot_transition_heatmap(transitions: pl.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Axes:
+    """Probability of each next touchpoint, for the most frequent touchpoints (from ``transitions``)."""
+    busiest = (
+        transitions.group_by("from_touchpoint").agg(pl.col("count").sum()).sort("count", descending=True)
+    )["from_touchpoint"].head(top)
+    data = transitions.filter(pl.col("from_touchpoint").is_in(busiest.implode()))
+    targets = data.group_by("to_touchpoint").agg(pl.col("count").sum()).sort("count", descending=True)
+    data = data.filter(pl.col("to_touchpoint").is_in(targets["to_touchpoint"].head(top + 2).implode()))
+    wide = data.to_pandas().pivot_table(
+        index="from_touchpoint", columns="to_touchpoint", values="probability", fill_value=0
+    )
+    ax = _axes(ax, (11, 8))
+    sns.heatmap(wide, cmap="Blues", annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar=False, ax=ax)
+    ax.set(
+        title="Where customers go next (share of each touchpoint's next steps)", xlabel="next", ylabel="from"
+    )
+    return ax
+
+
+def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Sankey-style flow of customers between the stages' top touchpoints (from ``stage_flows``)."""
+    from matplotlib.patches import PathPatch, Rectangle
+    from matplotlib.path import Path as MplPath
+
+    ax = _axes(ax, (12, 6))
+    columns = _flow_columns(flows)
+    total = max(sum(n for _, n in nodes) for nodes in columns.values()) or 1
+    gap, width = 0.02, 0.12
+    top_of, out_offset, in_offset = {}, {}, {}
+    for x, (stage, nodes) in enumerate(columns.items()):
+        y = 1.0
+        for name, n in nodes:
+            h = n / total * (1 - gap * len(nodes))
+            top_of[(stage, name)] = y
+            out_offset[(stage, name)] = in_offset[(stage, name)] = y
+            muted = name.startswith("(")
+            ax.add_patch(
+                Rectangle((x - width / 2, y - h), width, h, color="0.75" if muted else STAGE_COLORS[stage])
+            )
+            ax.text(x, y - h / 2, f"{name}\n{n:,}", ha="center", va="center", fontsize=7)
+            y -= h + gap
+    for r in flows.sort("n_customers", descending=True).iter_rows(named=True):
+        src, dst = (r["from_stage"], r["from_touchpoint"]), (r["to_stage"], r["to_touchpoint"])
+        h = r["n_customers"] / total * (1 - gap * len(columns[r["from_stage"]]))
+        x0, x1 = list(columns).index(src[0]) + width / 2, list(columns).index(dst[0]) - width / 2
+        y0, y1 = out_offset[src], in_offset[dst]
+        out_offset[src], in_offset[dst] = y0 - h, y1 - h
+        xm = (x0 + x1) / 2
+        verts = [
+            (x0, y0),
+            (xm, y0),
+            (xm, y1),
+            (x1, y1),
+            (x1, y1 - h),
+            (xm, y1 - h),
+            (xm, y0 - h),
+            (x0, y0 - h),
+            (x0, y0),
+        ]
+        codes = (
+            [MplPath.MOVETO]
+            + [MplPath.CURVE4] * 3
+            + [MplPath.LINETO]
+            + [MplPath.CURVE4] * 3
+            + [MplPath.CLOSEPOLY]
+        )
+        muted = src[1].startswith("(") or dst[1].startswith("(")
+        ax.add_patch(
+            PathPatch(MplPath(verts, codes), color="0.85" if muted else STAGE_COLORS[src[0]], alpha=0.4, lw=0)
+        )
+    ax.set_xlim(-0.5, len(columns) - 0.5)
+    ax.set_ylim(min(0.0, *(v for v in out_offset.values())) - 0.02, 1.02)
+    ax.set_xticks(range(len(columns)), [s.replace("_", "-") for s in columns])
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.set_title("How customers move through the journey (first touchpoint in each stage)")
+    return ax
+
+
+def _flow_columns(flows: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
+    """Nodes per stage (name, customers), largest first, '(none)' and 'other' last.
+
+    Every stage but the last is read from its outgoing flows, the last from its incoming ones.
+    """
+    columns = {}
+    for stage in STAGES:
+        side = "from" if stage != STAGES[-1] else "to"
+        sizes = (
+            flows.filter(pl.col(f"{side}_stage") == stage)
+            .group_by(f"{side}_touchpoint")
+            .agg(pl.col("n_customers").sum())
+            .rows()
+        )
+        if sizes:
+            columns[stage] = sorted(sizes, key=lambda t: (t[0] in ("(none)", "other"), -t[1]))
+    return columns
+
+
+def plot_selection_scores(scores: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Silhouette and bootstrap stability for each number of archetypes, the choice marked
+    (from ``JourneyArchetypes.selection_scores_``)."""
+    ax = _axes(ax)
+    data = scores.to_pandas()
+    ax.plot(data["k"], data["silhouette"], marker="o", label="silhouette (separation)")
+    ax.errorbar(
+        data["k"],
+        data["stability"],
+        yerr=data["stability_sd"],
+        marker="s",
+        capsize=3,
+        label="stability (bootstrap ARI)",
+    )
+    for k in data.loc[data["chosen"], "k"]:
+        ax.axvline(k, color="grey", linestyle="--", linewidth=1)
+        ax.annotate(
+            f" chosen: {k}", (k, 0.5), ha="left", fontsize="small", xycoords=("data", "axes fraction")
+        )
+    ax.set(
+        title="Choosing the number of archetypes",
+        xlabel="number of archetypes",
+        ylabel="score",
+        ylim=(0, 1.05),
+    )
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_archetype_lifts(
+    lifts: pl.DataFrame, names: list[str], *, top: int = 12, ax: Axes | None = None
+) -> Axes:
+    """Heatmap of touchpoint lift per archetype (from ``JourneyArchetypes.lifts_``): above 1, the
+    archetype uses the touchpoint more than customers overall."""
+    touchpoints = lifts.filter(pl.col("feature").str.starts_with("share_tp_"))
+    data = touchpoints if touchpoints.height else lifts
+    spread = data.group_by("feature").agg((pl.col("lift").max() - pl.col("lift").min()).alias("spread"))
+    keep = spread.sort("spread", "feature", descending=[True, False])["feature"].head(top)
+    wide = (
+        data.filter(pl.col("feature").is_in(keep.implode()))
+        .with_columns(
+            pl.col("feature").str.replace("^share_(tp|tr|channel|stage|kind)_", "").str.replace_all("_", " ")
+        )
+        .to_pandas()
+        .pivot_table(index="archetype", columns="feature", values="lift")
+    )
+    wide.index = [names[i] for i in wide.index]
+    ax = _axes(ax, (11, 1.0 + 0.6 * len(wide)))
+    sns.heatmap(wide, cmap="RdBu_r", center=1, vmin=0, vmax=3, annot=True, fmt=".1f", cbar=False, ax=ax)
+    ax.set(title="What sets each archetype apart (lift: 2 = twice the average use)", xlabel="", ylabel="")
+    ax.tick_params(axis="x", rotation=40)
+    return ax
+
+
+def plot_archetype_sizes(profiles: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Share of customers and retention rate per archetype (from ``JourneyArchetypes.profiles_``)."""
+    data = profiles.to_dicts()[::-1]
+    ax = _axes(ax, (10, 1.0 + 0.5 * len(data)))
+    ax.barh(range(len(data)), [r["share"] for r in data], color=sns.color_palette("colorblind")[0])
+    ax.set_yticks(range(len(data)), [r["archetype_name"] for r in data], fontsize="small")
+    for y, r in enumerate(data):
+        retained = "" if r["retention_rate"] is None else f" · retained {r['retention_rate']:.0%}"
+        ax.text(
+            r["share"],
+            y,
+            f"  {r['share']:.0%} ({r['n_customers']:,}){retained}",
+            va="center",
+            fontsize="small",
+        )
+    ax.set_xlim(0, max(r["share"] for r in data) * 1.6)
+    ax.xaxis.set_major_formatter(PercentFormatter(1))
+    ax.set(title="Archetypes: share of customers and retention", xlabel="share of customers")
+    return ax
+
+
+def plot_archetype_map(
+    embedding: np.ndarray, labels: np.ndarray, names: list[str], *, ax: Axes | None = None
+) -> Axes:
+    """Customers on the first two principal components of the preprocessed features, coloured
+    by archetype (``embedding`` from :func:`cxlab.archetypes.archetype_map`)."""
+    ax = _axes(ax, (9, 6))
+    palette = sns.color_palette("colorblind", len(names))
+    for i, name in enumerate(names):
+        points = embedding[labels == i]
+        ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.4, color=palette[i], label=name)
+    ax.set(
+        title="Customers by journey mix, coloured by archetype", xlabel="component 1", ylabel="component 2"
+    )
+    ax.legend(frameon=False, fontsize="small", markerscale=3, loc="best")
+    return ax
+
+
+def plot_hazard_ratios(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Forest plot of adjusted hazard ratios with 95% intervals (``cox_hr`` rows of
+    ``touchpoint_impact``); left of 1 the touchpoint goes with less churn."""
+    data = impact.filter(pl.col("method") == "cox_hr", pl.col("estimate").is_not_null()).sort("estimate")
+    rows = data.to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.35 * len(rows) + 1.2)))
+    colors = sns.color_palette("colorblind")
+    for y, r in enumerate(rows):
+        significant = r["ci_high"] < 1 or r["ci_low"] > 1
+        color = (colors[2] if r["estimate"] < 1 else colors[3]) if significant else "grey"
+        ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=color, linewidth=2)
+        ax.plot(r["estimate"], y, "o", color=color)
+    ax.axvline(1, color="black", linewidth=1)
+    ax.set_xscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.set_yticks(range(len(rows)), [r["touchpoint"].replace("_", " ") for r in rows], fontsize="small")
+    ax.set(
+        title="Adjusted hazard ratio of churn (95% CI): below 1 = fewer churn",
+        xlabel="hazard ratio (log scale)",
+    )
+    return ax
+
+
+def plot_retention_difference(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Bars of the adjusted retention difference at the horizon, in points, with 95% intervals
+    (``retention_diff`` rows of ``touchpoint_impact``)."""
+    data = impact.filter(pl.col("method") == "retention_diff", pl.col("estimate").is_not_null()).sort(
+        "estimate"
+    )
+    rows = data.to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.35 * len(rows) + 1.2)))
+    colors = sns.color_palette("colorblind")
+    values = [100 * r["estimate"] for r in rows]
+    errors = [
+        [100 * (r["estimate"] - r["ci_low"]) for r in rows],
+        [100 * (r["ci_high"] - r["estimate"]) for r in rows],
+    ]
+    ax.barh(
+        range(len(rows)),
+        values,
+        xerr=errors,
+        color=[colors[2] if v > 0 else colors[3] for v in values],
+        capsize=2,
+    )
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(range(len(rows)), [r["touchpoint"].replace("_", " ") for r in rows], fontsize="small")
+    ax.set(title="Adjusted difference in retention at the horizon (95% CI)", xlabel="percentage points")
+    return ax
+
+
+def plot_retention_curves(
+    fitters: dict, *, title: str = "Retention after the landmark", ax: Axes | None = None
+) -> Axes:
+    """Kaplan–Meier retention curves with 95% bands, one per group (from ``retention_curves``)."""
+    ax = _axes(ax)
+    for kmf in fitters.values():
+        kmf.plot_survival_function(ax=ax, ci_show=True)
+    ax.yaxis.set_major_formatter(PercentFormatter(1))
+    ax.set(title=title, xlabel="days after the end of the exposure window", ylabel="still retained")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_calibration(retained: np.ndarray, predicted: np.ndarray, *, ax: Axes | None = None) -> Axes:
+    """Predicted against observed retention in bins (a calibrated model follows the diagonal)."""
+    from sklearn.calibration import CalibrationDisplay
+
+    ax = _axes(ax, (5.5, 5))
+    CalibrationDisplay.from_predictions(retained, predicted, n_bins=10, ax=ax, name="gradient boosting")
+    ax.set(title="Calibration of the retention prediction")
+    return ax
+
+
+def plot_importance(importance: pl.DataFrame, *, top: int = 12, ax: Axes | None = None) -> Axes:
+    """Permutation importance (drop in ROC AUC when an input is shuffled), for the prediction only."""
+    rows = importance.head(top).to_dicts()[::-1]
+    ax = _axes(ax, (9, max(3.0, 0.35 * len(rows) + 1.2)))
+    ax.barh(
+        range(len(rows)),
+        [r["importance"] for r in rows],
+        xerr=[r["importance_sd"] for r in rows],
+        color=sns.color_palette("colorblind")[0],
+        capsize=2,
+    )
+    ax.set_yticks(range(len(rows)), [r["feature"].replace("_", " ") for r in rows], fontsize="small")
+    ax.set(title="What the prediction leans on (not effects)", xlabel="drop in ROC AUC when shuffled")
+    return ax
+
+
+def plot_score_trend(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes | None = None) -> Axes:
+    """A relationship score by month with its 95% band (from ``survey_scores``); months below
+    the minimum n are left out."""
+    data = scores.filter(
+        pl.col("metric") == metric,
+        pl.col("month").is_not_null(),
+        pl.col("touchpoint").is_null(),
+        ~pl.col("suppressed"),
+    ).sort("month")
+    ax = _axes(ax)
+    months = data["month"].to_list()
+    ax.fill_between(range(len(months)), data["ci_low"], data["ci_high"], alpha=0.25, label="95% interval")
+    ax.plot(range(len(months)), data["score"], marker="o", label=metric.upper())
+    ax.set_xticks(range(len(months)), months, rotation=45, fontsize="small")
+    ax.set(title=f"{metric.upper()} by month", xlabel="", ylabel=metric.upper())
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def _score_intervals(rows: list[dict], ax: Axes) -> Axes:
+    """Dots at ``score`` with bars from ``ci_low`` to ``ci_high``, one row each."""
+    ax.errorbar(
+        [r["score"] for r in rows],
+        range(len(rows)),
+        xerr=[[r["score"] - r["ci_low"] for r in rows], [r["ci_high"] - r["score"] for r in rows]],
+        fmt="o",
+        capsize=3,
+    )
+    return ax
+
+
+def plot_touchpoint_scores(scores: pl.DataFrame, *, metric: str = "csat", ax: Axes | None = None) -> Axes:
+    """A metric per touchpoint with 95% intervals (overall rows of ``survey_scores``)."""
+    data = scores.filter(
+        pl.col("metric") == metric, pl.col("touchpoint").is_not_null(), pl.col("segment") == "all",
+        pl.col("stage").is_null(), pl.col("month").is_null(), ~pl.col("suppressed"),
+    ).sort("score")  # fmt: skip
+    rows = data.to_dicts()
+    ax = _score_intervals(rows, _axes(ax, (9, max(3.0, 0.4 * len(rows) + 1.2))))
+    ax.set_yticks(range(len(rows)), [f"{r['touchpoint'].replace('_', ' ')} (n={r['n']:,})" for r in rows])
+    ax.set(title=f"{metric.upper()} by touchpoint (95% CI)", xlabel=metric.upper())
+    return ax
+
+
+def plot_driver_quadrant(drivers: pl.DataFrame, *, method: str = "lmg", ax: Axes | None = None) -> Axes:
+    """Importance against performance: drivers right of the median importance and below the
+    median score (lower right) are the ones to fix first (from ``key_drivers``)."""
+    data = drivers.filter(pl.col("method") == method)
+    ax = _axes(ax, (8, 6))
+    ax.scatter(data["importance"], data["mean_score"], s=60)
+    for r in data.iter_rows(named=True):
+        ax.annotate(f" {r['driver'].replace('_', ' ')}", (r["importance"], r["mean_score"]), fontsize="small")
+    ax.axvline(data["importance"].median(), color="grey", linestyle="--", linewidth=1)
+    ax.axhline(data["mean_score"].median(), color="grey", linestyle="--", linewidth=1)
+    ax.text(0.98, 0.02, "fix first", transform=ax.transAxes, ha="right", va="bottom", color="grey")
+    ax.set(
+        title="Key drivers: importance and performance",
+        xlabel="importance (share of R²)",
+        ylabel="mean rating",
+    )
+    return ax
+
+
+def plot_segment_scores(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes | None = None) -> Axes:
+    """A relationship score per archetype with 95% intervals, overall as a reference line
+    (from ``survey_scores``); segments below the minimum n are left out."""
+    base = scores.filter(
+        pl.col("metric") == metric,
+        pl.col("touchpoint").is_null(),
+        pl.col("month").is_null(),
+        pl.col("stage").is_null(),
+    )
+    rows = base.filter(pl.col("segment") != "all", ~pl.col("suppressed")).sort("score").to_dicts()
+    ax = _score_intervals(rows, _axes(ax, (9, max(3.0, 0.45 * len(rows) + 1.2))))
+    overall = base.filter(segment="all")["score"]
+    if overall.len():
+        ax.axvline(overall[0], color="grey", linestyle="--", linewidth=1, label="all customers")
+        ax.legend(frameon=False, fontsize="small")
+    ax.set_yticks(range(len(rows)), [f"{r['segment']} (n={r['n']:,})" for r in rows], fontsize="small")
+    ax.set(title=f"{metric.upper()} by archetype (95% CI)", xlabel=metric.upper())
+    return ax
+
+
+def plot_driver_importance(drivers: pl.DataFrame, *, method: str = "lmg", ax: Axes | None = None) -> Axes:
+    """Driver importance (share of R²) with bootstrap 95% intervals (from ``key_drivers``)."""
+    rows = drivers.filter(pl.col("method") == method).sort("importance").to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.4 * len(rows) + 1.2)))
+    ax.barh(
+        range(len(rows)),
+        [r["importance"] for r in rows],
+        xerr=[[r["importance"] - r["ci_low"] for r in rows], [r["ci_high"] - r["importance"] for r in rows]],
+        color=sns.color_palette("colorblind")[0],
+        capsize=3,
+    )
+    ax.set_yticks(range(len(rows)), [r["driver"].replace("_", " ") for r in rows])
+    r2 = rows[0]["r2"] if rows else float("nan")
+    ax.set(title=f"Key drivers ({method}; together R² = {r2:.2f})", xlabel="share of explained variance")
+    return ax

@@ -1,0 +1,265 @@
+"""Run the analysis notebooks with papermill into a run folder, with a manifest.
+
+A run is written to a hidden temporary folder next to ``out`` and renamed into place once
+its manifest is final, so a reader never sees half a run that looks finished. The parts
+live elsewhere: notebooks and parameters in :mod:`cxlab.parameters`, the data source in
+:mod:`cxlab.sources`, the folder in :mod:`cxlab.rundir`, the manifest in
+:mod:`cxlab.manifest`, pseudonymized ids in :mod:`cxlab.privacy`.
+
+Examples
+--------
+>>> from cxlab.report import run_analysis
+>>> result = run_analysis("data/sample", "reports/my-run")      # doctest: +SKIP
+>>> result.status, result.exit_code                              # doctest: +SKIP
+('succeeded', 0)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cxlab.dataset import Dataset
+from cxlab.exceptions import DataContractError
+from cxlab.manifest import Manifest, NotebookRun
+from cxlab.parameters import (
+    NOT_FROM_FEATURES,
+    list_notebooks,
+    notebook_parameters,
+    packaged_notebooks,
+    resolve_parameters,
+)
+from cxlab.privacy import pseudonymize, pseudonymize_tables
+from cxlab.rundir import RunDir
+from cxlab.sources import Source, results_destination, start_from, write_results
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run_analysis`."""
+
+    run_dir: Path
+    status: str
+    exit_code: int
+    message: str
+    notebooks: list[NotebookRun] = field(default_factory=list)
+
+
+def run_analysis(
+    data: str | Path,
+    out: str | Path,
+    *,
+    mapping: str | Path | None = None,
+    parameters: dict[str, Any] | None = None,
+    notebooks_dir: str | Path | None = None,
+    kernel_name: str = "python3",
+    timeout: int | None = None,
+    results_to: str | None = None,
+    results_schema: str = "cxlab",
+    from_features: bool = False,
+) -> RunResult:
+    """Validate ``data``, execute every notebook with papermill, and write the run folder.
+
+    Parameters
+    ----------
+    data : str or Path
+        A dataset folder or a database URI (see :mod:`cxlab.database`); with
+        ``from_features``, a folder of per-customer tables computed elsewhere (see
+        :mod:`cxlab.precomputed`), and the notebooks of
+        :data:`cxlab.parameters.NOT_FROM_FEATURES` are skipped with their reason.
+    out : str or Path
+        The run folder to create; it must not exist or be empty.
+    mapping : str or Path, optional
+        A column-mapping YAML file for raw exports.
+    parameters : dict, optional
+        Run parameters, checked against the notebooks' ``parameters`` cells.
+    notebooks_dir : str or Path, optional
+        Notebooks to run instead of those installed with cxlab (``cxlab notebooks DIR``
+        copies them for adapting).
+    kernel_name : str
+        The Jupyter kernel that executes the notebooks.
+    timeout : int, optional
+        Seconds each cell may take.
+    results_to, results_schema : str, optional
+        A database URI (and schema) that also receives the result tables once every
+        notebook succeeded (see :meth:`cxlab.database.Database.write_tables`).
+    from_features : bool
+        ``data`` holds per-customer tables.
+
+    Returns
+    -------
+    RunResult
+        Its ``exit_code`` follows the contract: 0 succeeded, 2 bad input or parameters
+        (nothing analysed), 1 a notebook failed or the results could not be written to the
+        database.
+
+    Examples
+    --------
+    >>> run_analysis("data/sample", "reports/weekly").exit_code   # doctest: +SKIP
+    0
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise DataContractError(f"Run folder {out} already exists and is not empty; choose a new --out.")
+    directory = Path(notebooks_dir) if notebooks_dir else packaged_notebooks()
+    notebooks = list_notebooks(directory)
+    if not notebooks:
+        raise DataContractError(f"No notebooks (NN_name.ipynb) in {directory}.")
+    params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
+    source = Source(data, mapping, from_features)
+    destination = results_destination(results_to)
+    run = RunDir(out.parent / f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(run.path, ignore_errors=True)
+    run.path.mkdir(parents=True)
+    manifest = Manifest.start(
+        data=source.shown,
+        parameters=params,
+        notebooks=[nb.name for nb in notebooks],
+        started_from=source.started_from,
+        mapping=str(mapping) if mapping else None,
+    )
+    try:
+        result = _run_in(run, source, params, notebooks, manifest, kernel_name, timeout)
+        if result.exit_code == 0 and destination:
+            manifest.results_to, error = write_results(
+                destination, results_schema, run, out.name, manifest.started_at
+            )
+            if error:
+                manifest.fail(error)
+                result = RunResult(run.path, "failed", 1, error, result.notebooks)
+    except BaseException as exc:  # interrupted or crashed: still leave a failed manifest
+        manifest.fail(f"{type(exc).__name__}: {exc}")
+        _finish(run, out, manifest)
+        raise
+    _finish(run, out, manifest)
+    from cxlab.run_index import write_index
+
+    write_index(out.parent)
+    result.run_dir = out
+    return result
+
+
+def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, kernel_name, timeout):
+    runs = manifest.notebooks
+    logger.info("Validating %s", source.shown)
+    try:
+        dataset, precomputed = source.load(params)
+    except DataContractError as exc:
+        if exc.report is not None:
+            exc.report.write_rejected(run.rejected)
+            manifest.inputs = _inputs(exc.report)
+        manifest.fail(str(exc))
+        return RunResult(run.path, "failed", 2, str(exc), runs)
+    manifest.inputs = _inputs(dataset.report)
+    manifest.observation_end = dataset.observation_end.isoformat()
+    if precomputed:  # the window the features were built with, for the notebooks and the manifest
+        params["exposure_window_days"] = precomputed.exposure_window_days
+    if params.get("pseudonymize_ids"):
+        salt = os.environ.get("CXLAB_ID_SALT") or os.urandom(16).hex()
+        dataset, precomputed = pseudonymize(dataset, salt=salt), pseudonymize_tables(precomputed, salt=salt)
+    dataset.report.write_rejected(run.rejected)
+    dataset.save(run.dataset)
+    run.tables.mkdir()
+    if precomputed:
+        start_from(precomputed, run)
+    for i, (nb, status) in enumerate(zip(notebooks, runs, strict=True), start=1):
+        if precomputed and nb.name in NOT_FROM_FEATURES:
+            status.status, status.reason = "skipped", NOT_FROM_FEATURES[nb.name]
+            logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, status.reason)
+            continue
+        logger.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
+        _execute(nb, run, _runner_values(dataset, params), status, kernel_name, timeout)
+        logger.info("[%d/%d] %s %s in %.1f s", i, len(notebooks), nb.name, status.status, status.seconds)
+        if status.status == "failed":
+            for later in runs[i:]:
+                later.status = "skipped"
+            break
+    failed = next((r for r in runs if r.status == "failed"), None)
+    if failed:
+        where = f" at cell [{failed.failed_cell}] ({failed.failed_source})" if failed.failed_cell else ""
+        message = f"{failed.name} failed{where}: {failed.error}"
+        manifest.fail(message)
+        return RunResult(run.path, "failed", 1, message, runs)
+    manifest.status = "succeeded"
+    return RunResult(run.path, "succeeded", 0, "all notebooks succeeded", runs)
+
+
+def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
+    """What the runner passes to each notebook (paths relative to the run folder)."""
+    return {
+        **params,
+        "data_dir": "dataset",
+        "mapping_file": "",
+        "run_dir": ".",
+        "observation_end": dataset.observation_end.isoformat(),
+    }
+
+
+def _execute(
+    nb: Path, run: RunDir, values: dict[str, Any], status: NotebookRun, kernel_name: str, timeout: int | None
+) -> None:
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(nb))
+    target = run.notebooks / nb.name
+    target.parent.mkdir(exist_ok=True)
+    log = run.logs / f"{nb.stem}.log"  # the kernel's standard output and error
+    log.parent.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    try:
+        with log.open("w", encoding="utf-8") as stream:
+            pm.execute_notebook(
+                str(nb),
+                str(target),
+                cwd=str(run.path),
+                kernel_name=kernel_name,
+                parameters={k: v for k, v in values.items() if k in declared},
+                progress_bar=False,
+                execution_timeout=timeout,
+                stdout_file=stream,
+                stderr_file=stream,
+            )
+        status.status = "succeeded"
+    except pm.PapermillExecutionError as exc:
+        status.status, status.failed_cell = "failed", exc.exec_count
+        status.failed_source = (exc.source or "").strip().splitlines()[0] if exc.source else None
+        status.error = f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # dead kernel, timeout, missing kernel: the run fails, never hangs
+        status.status, status.error = "failed", f"{type(exc).__name__}: {exc}"
+    status.seconds = round(time.perf_counter() - start, 2)
+    if target.exists():
+        _export_html(target, run.html / f"{nb.stem}.html", hide_code=nb.name.startswith("00_"))
+
+
+def _export_html(notebook: Path, target: Path, *, hide_code: bool) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="offline",  # JupyterLab's look without scripts from the internet
+        extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+        exclude_input=hide_code,
+        exclude_input_prompt=hide_code,
+        exclude_output_prompt=hide_code,
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+
+
+def _inputs(report) -> list[dict[str, Any]]:
+    return [t.to_dict() for t in report.tables.values()]
+
+
+def _finish(run: RunDir, out: Path, manifest: Manifest) -> None:
+    manifest.write(run.manifest)
+    if out.exists():
+        out.rmdir()  # empty, checked at the start
+    run.path.rename(out)

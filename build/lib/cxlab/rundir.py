@@ -1,0 +1,319 @@
+"""The run folder: its paths, and its result tables described as data.
+
+This module is the only code that builds run-folder paths and reads or writes its tables.
+:data:`OUTPUT_TABLES` describes each result table of contract section 3 (file, columns and
+types, the notebook that writes it); the description generates the docs' results section
+(:func:`results_markdown`) and checks every table when it is written, so that an empty
+result is a table with its columns and zero rows, never a column-less file, and reads back
+with the same types.
+
+Examples
+--------
+>>> import polars as pl
+>>> from cxlab.rundir import RunDir
+>>> run = RunDir(getfixture("tmp_path"))
+>>> path = run.write_table("retention_overall.csv", pl.DataFrame())  # nothing to report
+>>> run.read_table("retention_overall.csv").columns[:3]
+['group', 'days', 'n_at_start']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from cxlab.exceptions import DataContractError
+
+if TYPE_CHECKING:
+    from cxlab.results import Result
+
+_S, _F, _I, _B = pl.String, pl.Float64, pl.Int64, pl.Boolean
+
+
+@dataclass(frozen=True)
+class OutputTable:
+    """One result table of a run: its file, the notebook that writes it, its columns."""
+
+    file: str
+    producer: str
+    columns: dict[str, pl.DataType]
+    description: str
+    more_columns: str = ""  # what follows the fixed columns, for tables whose width varies
+
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with every declared column, in order and cast to its type.
+
+        A frame with no columns at all (nothing to report) becomes the empty table; a frame
+        that lacks some declared columns is a programming error and raises."""
+        if not frame.columns:
+            return pl.DataFrame(schema=self.columns)
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise DataContractError(
+                f"Result table {self.file} lacks column(s) {', '.join(missing)}; "
+                f"it must have {', '.join(self.columns)}."
+            )
+        extra = [c for c in frame.columns if c not in self.columns]
+        fixed = [pl.col(c).cast(t) for c, t in self.columns.items()]
+        return frame.select(*fixed, *extra)
+
+
+_IMPACT = {
+    "touchpoint": _S, "method": _S, "segment": _S, "estimate": _F, "ci_low": _F, "ci_high": _F,
+    "p_value": _F, "n_exposed": _I, "n_unexposed": _I, "ph_p_value": _F, "note": _S,
+    "exposure_window_days": _I, "horizon_days": _I,
+}  # fmt: skip
+
+OUTPUT_TABLES: dict[str, OutputTable] = {
+    t.file: t
+    for t in (
+        OutputTable(
+            "customer_features.parquet",
+            "02_journey_map",
+            {
+                "customer_id": _S,
+                "signup_at": pl.Datetime("us"),
+                "is_churned": _B,
+                "churned_at": pl.Datetime("us"),
+                "observed_days": _F,
+                "window_complete": _B,
+                "exposure_window_days": pl.Int32,
+                "observation_end": pl.Datetime("us"),
+            },  # fmt: skip
+            "one row per customer; `exposure_window_days` and `observation_end` are the settings it "
+            "was built with",
+            "the journey features, each documented in `cxlab.journeys.FEATURE_COLUMNS` (counts and "
+            "shares per touchpoint, channel, stage and kind; `exposed_<touchpoint>` flags for the "
+            "exposure window; survey summaries; `attr_<attribute>` customer attributes)",
+        ),
+        OutputTable(
+            "paths.csv",
+            "02_journey_map",
+            {"path": _S, "n_customers": _I, "share": _F, "retention_rate": _F},
+            "the most common journeys: touchpoints joined by ` > `, consecutive repeats collapsed; "
+            "the first `path_max_steps` steps, a longer journey ending in ` > …`",
+        ),
+        OutputTable(
+            "funnel.csv",
+            "02_journey_map",
+            {
+                "stage": _S,
+                "n_customers": _I,
+                "share": _F,
+                "conversion_from_previous": _F,
+                "drop_off": _F,
+                "n_with_stage_events": _I,
+            },  # fmt: skip
+            "customers whose furthest stage is this one or later, as a share of all customers and "
+            "of the previous stage",
+        ),
+        OutputTable(
+            "transitions.csv",
+            "02_journey_map",
+            {"from_touchpoint": _S, "to_touchpoint": _S, "count": _I, "probability": _F, "median_days": _F},
+            "first-order transitions (with `(start)` and `(end)`); `median_days` between the two events",
+        ),
+        OutputTable(
+            "friction_points.csv",
+            "02_journey_map",
+            {
+                "touchpoint": _S,
+                "n_events": _I,
+                "n_followed_by_support": _I,
+                "share_followed_by_support": _F,
+                "n_followed_by_churn": _I,
+                "share_followed_by_churn": _F,
+                "n_csat": _I,
+                "n_low_csat": _I,
+                "share_low_csat": _F,
+            },  # fmt: skip
+            "touchpoints followed by a support contact or churn within `friction_within_days` "
+            "(among events whose next days are observed), and low CSAT",
+        ),
+        OutputTable(
+            "archetypes.csv",
+            "03_archetypes",
+            {"customer_id": _S, "archetype": _I, "archetype_name": _S},
+            "each customer's archetype (0 = largest)",
+        ),
+        OutputTable(
+            "archetype_profiles.csv",
+            "03_archetypes",
+            {
+                "archetype": _I,
+                "archetype_name": _S,
+                "n_customers": _I,
+                "share": _F,
+                "retention_rate": _F,
+                "over_represented": _S,
+                "under_represented": _S,
+            },  # fmt: skip
+            "one row per archetype; over- and under-represented touchpoints with their lift",
+        ),
+        OutputTable(
+            "retention_overall.csv",
+            "04_touchpoint_impact",
+            {
+                "group": _S,
+                "days": _I,
+                "n_at_start": _I,
+                "retention": _F,
+                "ci_low": _F,
+                "ci_high": _F,
+                "exposure_window_days": _I,
+            },  # fmt: skip
+            "Kaplan–Meier retention of all customers at 30, 90 and `horizon_days` days after the "
+            "landmark (`exposure_window_days` after signup)",
+        ),
+        OutputTable(
+            "touchpoint_impact.csv",
+            "04_touchpoint_impact",
+            _IMPACT,
+            "`cox_hr`: adjusted hazard ratio of churn after the landmark; `retention_diff`: adjusted "
+            "retention difference at `horizon_days`, in probability points; `segment` is `all` or an "
+            "archetype; `note` says why a row has no estimate",
+        ),
+        OutputTable(
+            "attribution.csv",
+            "04_touchpoint_impact",
+            {"touchpoint": _S, "method": _S, "conversion": _S, "credit": _F, "n_customers": _I},
+            "credit for retention at the horizon by `first_touch`, `last_touch`, `linear`, "
+            "`time_decay` and `markov_removal` (sums to 1 per method)",
+        ),
+        OutputTable(
+            "survey_scores.csv",
+            "05_survey",
+            {
+                "metric": _S,
+                "touchpoint": _S,
+                "segment": _S,
+                "stage": _S,
+                "month": _S,
+                "n": _I,
+                "score": _F,
+                "ci_low": _F,
+                "ci_high": _F,
+                "suppressed": _B,
+                "min_cell_size": _I,
+            },  # fmt: skip
+            "NPS (points), CSAT and CES (means), `csat_top2` (share) with 95% intervals and n; "
+            "`suppressed` when n is below `min_cell_size`",
+        ),
+        OutputTable(
+            "survey_drivers.csv",
+            "05_survey",
+            {
+                "outcome": _S,
+                "driver": _S,
+                "method": _S,
+                "importance": _F,
+                "ci_low": _F,
+                "ci_high": _F,
+                "r2": _F,
+                "rank": _I,
+                "scale": _S,
+                "mean_score": _F,
+                "n_responses": _I,
+            },  # fmt: skip
+            "share of the outcome's variance each touchpoint rating explains (LMG and relative "
+            "weights, bootstrap 95% intervals)",
+        ),
+    )
+}
+"""The result tables of a run, by file name."""
+
+
+class RunDir:
+    """A run folder: where each part of a run lives, and its result tables.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder (it need not exist yet).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def tables(self) -> Path:
+        return self.path / "tables"
+
+    @property
+    def dataset(self) -> Path:
+        return self.path / "dataset"
+
+    @property
+    def rejected(self) -> Path:
+        return self.path / "rejected"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.path / "notebooks"
+
+    @property
+    def html(self) -> Path:
+        return self.path / "html"
+
+    @property
+    def logs(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.json"
+
+    def table_path(self, name: str) -> Path:
+        """The path of result table ``name`` (a file of :data:`OUTPUT_TABLES`)."""
+        return self.tables / _spec(name).file
+
+    def write_table(self, name: str, table: pl.DataFrame | Result) -> Path:
+        """Check ``table`` against its description and write it (Parquet or CSV by its name)."""
+        frame = table if isinstance(table, pl.DataFrame) else table.summary
+        frame = _spec(name).conform(frame)
+        path = self.table_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".parquet":
+            frame.write_parquet(path)
+        else:
+            frame.write_csv(path)
+        return path
+
+    def read_table(self, name: str) -> pl.DataFrame | None:
+        """Result table ``name`` with its declared types, or None when the run did not write it."""
+        spec, path = _spec(name), self.table_path(name)
+        if not path.is_file():
+            return None
+        if path.suffix == ".parquet":
+            return pl.read_parquet(path)
+        frame = pl.read_csv(path, schema_overrides=spec.columns, infer_schema_length=None)
+        return spec.conform(frame)
+
+    def table_names(self) -> list[str]:
+        """The result tables this run holds, by file name."""
+        return sorted(p.name for p in self.tables.glob("*") if p.name in OUTPUT_TABLES)
+
+
+def _spec(name: str) -> OutputTable:
+    try:
+        return OUTPUT_TABLES[name]
+    except KeyError:
+        raise DataContractError(
+            f"'{name}' is not a result table of a run; they are: {', '.join(OUTPUT_TABLES)}."
+        ) from None
+
+
+def results_markdown() -> str:
+    """The docs' table of result tables, generated from :data:`OUTPUT_TABLES`."""
+    lines = ["| table | notebook | columns |", "|---|---|---|"]
+    for t in OUTPUT_TABLES.values():
+        columns = ", ".join(f"`{c}`" for c in t.columns)
+        more = f", then {t.more_columns}" if t.more_columns else ""
+        lines.append(f"| `{t.file}` | `{t.producer}` | {t.description}: {columns}{more} |")
+    return "\n".join(lines)

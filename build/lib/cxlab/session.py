@@ -1,0 +1,176 @@
+"""What a notebook needs, opened with one call: the dataset, its features and archetypes.
+
+:func:`open_run` replaces the loading preamble every analysis notebook used to repeat.
+It works the same under ``cxlab run`` (which passes its validated copy of the data and the
+run folder) and in JupyterLab (the sample data and a scratch run folder).
+
+Examples
+--------
+>>> import cxlab
+>>> from cxlab.synthetic import make_journeys
+>>> data_dir = make_journeys(300, random_state=0).dataset.write(getfixture("tmp_path") / "data")
+>>> run = cxlab.open_run(getfixture("tmp_path") / "run", data_dir=data_dir)
+>>> run.features.height, run.features["exposure_window_days"][0]
+(300, 30)
+>>> path = run.write_table("archetypes.csv", run.archetypes)
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+
+import polars as pl
+
+from cxlab.config import EXPOSURE_WINDOW_DAYS, RANDOM_STATE
+from cxlab.dataset import Dataset
+from cxlab.exceptions import DataContractError
+from cxlab.io import load_dataset
+from cxlab.journeys import build_features
+from cxlab.results import Result
+from cxlab.rundir import RunDir
+
+logger = logging.getLogger(__name__)
+
+FEATURES = "customer_features.parquet"
+
+
+class OpenRun:
+    """A run folder with its dataset: ``dataset``, ``features`` and ``archetypes`` are loaded,
+    reused from the run's tables or computed on first use, and ``write_table`` saves a result.
+
+    Use :func:`open_run` to make one.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        data_dir: str | Path,
+        mapping_file: str | Path | None = None,
+        observation_end: str | None = None,
+        exposure_window_days: int = EXPOSURE_WINDOW_DAYS,
+        random_state: int = RANDOM_STATE,
+    ) -> None:
+        self.run = RunDir(run_dir)
+        self.data_dir = data_dir
+        self.mapping_file = mapping_file or None
+        self.observation_end = observation_end or None
+        self.exposure_window_days = exposure_window_days
+        self.random_state = random_state
+
+    def __repr__(self) -> str:
+        return f"open_run({str(self.run.path)!r}, data_dir={str(self.data_dir)!r})"
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        """The validated dataset (see :func:`cxlab.load_dataset`)."""
+        return load_dataset(self.data_dir, mapping=self.mapping_file, observation_end=self.observation_end)
+
+    @cached_property
+    def features(self) -> pl.DataFrame:
+        """One row per customer: the run's ``customer_features.parquet`` when it was built for
+        this dataset and window, else :func:`cxlab.build_features` (saved for later notebooks)."""
+        path = self.run.table_path(FEATURES)
+        features = features_for(self.dataset, path, exposure_window_days=self.exposure_window_days)
+        if not path.is_file():
+            self.run.write_table(FEATURES, features)
+        return features
+
+    @cached_property
+    def archetypes(self) -> pl.DataFrame:
+        """``customer_id``, ``archetype``, ``archetype_name`` of every customer: the run's
+        ``archetypes.csv`` when it covers them all, else archetypes fitted with the defaults."""
+        return archetypes_for(self.features, self.run.path, random_state=self.random_state)
+
+    def write_table(self, name: str, table: pl.DataFrame | Result) -> Path:
+        """Save result table ``name`` of the run (see :data:`cxlab.rundir.OUTPUT_TABLES`)."""
+        return self.run.write_table(name, table)
+
+    def read_table(self, name: str) -> pl.DataFrame | None:
+        """Result table ``name`` an earlier notebook of the run wrote, or None."""
+        return self.run.read_table(name)
+
+
+def open_run(
+    run_dir: str | Path,
+    *,
+    data_dir: str | Path,
+    mapping_file: str | Path | None = None,
+    observation_end: str | None = None,
+    exposure_window_days: int = EXPOSURE_WINDOW_DAYS,
+    random_state: int = RANDOM_STATE,
+) -> OpenRun:
+    """Open a run folder and its dataset for a notebook.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder whose result tables the notebook reads and writes.
+    data_dir : str or Path
+        The dataset folder (or database URI); ``cxlab run`` passes its validated copy.
+    mapping_file : str or Path, optional
+        A column-mapping YAML file; empty or None when the export uses the contract's names.
+    observation_end : str, optional
+        End of observation (ISO date); empty or None for the latest timestamp.
+    exposure_window_days : int
+        The exposure window of the features.
+    random_state : int
+        Seed for archetypes fitted here.
+
+    Returns
+    -------
+    OpenRun
+    """
+    return OpenRun(
+        run_dir,
+        data_dir=data_dir,
+        mapping_file=mapping_file,
+        observation_end=observation_end,
+        exposure_window_days=exposure_window_days,
+        random_state=random_state,
+    )
+
+
+def features_for(
+    dataset: Dataset, saved: str | Path | None = None, *, exposure_window_days: int = EXPOSURE_WINDOW_DAYS
+) -> pl.DataFrame:
+    """:func:`build_features` of ``dataset``, or the table saved at ``saved`` once it is
+    checked to be built for the same customers, window and end of observation.
+
+    Raises
+    ------
+    DataContractError
+        The saved table was built with another window or end of observation, or for other
+        customers: analysing it with this dataset would mix two different inputs.
+    """
+    if not saved or not Path(saved).is_file():
+        return build_features(dataset, exposure_window_days=exposure_window_days)
+    features = pl.read_parquet(saved)
+    built = features.select("exposure_window_days", "observation_end").unique().rows()
+    wanted = [(exposure_window_days, dataset.observation_end)]
+    if built != wanted:
+        raise DataContractError(
+            f"{saved} was built with (exposure window days, end of observation) {built}; this analysis "
+            f"uses {wanted}. Set exposure_window_days to match, or delete the file to build the "
+            "features again."
+        )
+    if not features["customer_id"].sort().equals(dataset.customers["customer_id"].sort()):
+        raise DataContractError(f"{saved} holds other customers than the dataset; build the features again.")
+    return features
+
+
+def archetypes_for(
+    features: pl.DataFrame, run_dir: str | Path, *, random_state: int = RANDOM_STATE
+) -> pl.DataFrame:
+    """``customer_id``, ``archetype``, ``archetype_name`` for every customer of ``features``:
+    the run's ``archetypes.csv`` (written by the archetypes notebook) when it covers them all,
+    else archetypes fitted here with the default settings."""
+    from cxlab.archetypes import JourneyArchetypes
+
+    assigned = RunDir(run_dir).read_table("archetypes.csv")
+    if assigned is not None and features["customer_id"].is_in(assigned["customer_id"].implode()).all():
+        return assigned
+    logger.info("No archetypes in %s for these customers: fitting them with the defaults", run_dir)
+    return JourneyArchetypes(random_state=random_state).fit(features).assign(features)

@@ -1,0 +1,234 @@
+"""The leadership summary: plain-language findings generated from a run's result tables.
+
+Everything here reads aggregates only (``tables/*.csv`` of the run), never customer rows,
+ids or comments, and leaves out any group smaller than ``min_cell_size`` (saying so).
+
+Examples
+--------
+>>> from cxlab import summary
+>>> findings = summary.Findings.from_run("reports/weekly", min_cell_size=30)  # doctest: +SKIP
+>>> findings.kpis()                                                          # doctest: +SKIP
+
+The exposure window and horizon are read from the tables that were computed with them
+(``retention_overall.csv``, ``touchpoint_impact.csv``), and the NPS cell-size rule from the
+survey table's own ``suppressed`` column, so the page cannot disagree with the analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_CELL_SIZE
+from cxlab.results import Result
+from cxlab.retention import describe_differences
+from cxlab.rundir import RunDir
+from cxlab.survey import fix_first
+
+MISSING = "not available in this run"
+
+
+class Bullets(list):
+    """Sentences shown as a bulleted list in Jupyter."""
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"* {sentence}" for sentence in self)
+
+
+@dataclass
+class Findings:
+    """The run's result tables that the summary speaks from (None where a notebook did not run)."""
+
+    retention: pl.DataFrame | None
+    profiles: pl.DataFrame | None
+    impact: pl.DataFrame | None
+    scores: pl.DataFrame | None
+    drivers: pl.DataFrame | None
+    n_customers: int | None
+    min_cell_size: int = MIN_CELL_SIZE
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, *, min_cell_size: int = MIN_CELL_SIZE) -> Findings:
+        """The findings of the run folder ``run_dir`` (tables a notebook did not write are None)."""
+        run = RunDir(run_dir)
+        features = run.table_path("customer_features.parquet")
+        n_customers = (
+            pl.scan_parquet(features).select(pl.len()).collect().item() if features.is_file() else None
+        )
+        return cls(
+            retention=run.read_table("retention_overall.csv"),
+            profiles=run.read_table("archetype_profiles.csv"),
+            impact=run.read_table("touchpoint_impact.csv"),
+            scores=run.read_table("survey_scores.csv"),
+            drivers=run.read_table("survey_drivers.csv"),
+            n_customers=n_customers,
+            min_cell_size=min_cell_size,
+        )
+
+    @property
+    def exposure_window_days(self) -> int:
+        """The exposure window the retention tables were computed with."""
+        return _setting(self.retention, "exposure_window_days", EXPOSURE_WINDOW_DAYS)
+
+    @property
+    def horizon_days(self) -> int:
+        """The retention horizon the impact table was computed with."""
+        return _setting(self.impact, "horizon_days", HORIZON_DAYS)
+
+    def kpis(self) -> Result:
+        """Headline figures, each with its interval and n."""
+        rows = [{"kpi": "customers", "value": _fmt_int(self.n_customers), "interval": "", "n": ""}]
+        rows.append(self._retention_kpi())
+        rows.append(self._nps_kpi())
+        return Result(pl.DataFrame(rows), {}, None, "Headline", text="Intervals are 95%.")
+
+    def _retention_kpi(self) -> dict:
+        window_days, horizon_days = self.exposure_window_days, self.horizon_days
+        name = f"retained {horizon_days} days after their first {window_days} days"
+        row = None if self.retention is None else self.retention.filter(pl.col("days") == horizon_days)
+        if row is None or row.height == 0 or row["retention"][0] is None:
+            return {"kpi": name, "value": MISSING, "interval": "", "n": ""}
+        r = row.row(0, named=True)
+        interval = f"{r['ci_low']:.0%} to {r['ci_high']:.0%}"
+        return {
+            "kpi": name,
+            "value": f"{r['retention']:.0%}",
+            "interval": interval,
+            "n": f"{r['n_at_start']:,}",
+        }
+
+    def _nps_kpi(self) -> dict:
+        if self.scores is None:
+            return {"kpi": "NPS", "value": MISSING, "interval": "", "n": ""}
+        overall = self.scores.filter(
+            pl.col("metric") == "nps", pl.col("touchpoint").is_null(), pl.col("segment") == "all",
+            pl.col("month").is_null(), pl.col("stage").is_null(),
+        )  # fmt: skip
+        if overall.height == 0:
+            return {"kpi": "NPS", "value": MISSING, "interval": "", "n": ""}
+        r = overall.row(0, named=True)
+        if r["suppressed"]:
+            return {
+                "kpi": "NPS",
+                "value": f"suppressed (fewer than {r['min_cell_size']} answers)",
+                "interval": "",
+                "n": "",
+            }
+        return {
+            "kpi": "NPS",
+            "value": f"{r['score']:+.0f}",
+            "interval": f"{r['ci_low']:+.0f} to {r['ci_high']:+.0f}",
+            "n": f"{r['n']:,}",
+        }
+
+    def archetypes(self) -> Result:
+        """Name, share, retention and what sets each archetype apart; small ones suppressed."""
+        title = "Customer archetypes"
+        if self.profiles is None:
+            return Result.not_estimable(f"archetypes are {MISSING}", title=title)
+        small = pl.col("n_customers") < self.min_cell_size
+
+        def percent(column: str) -> pl.Expr:
+            shown = pl.format("{}%", (100 * pl.col(column)).round(0).cast(pl.Int64))
+            return pl.when(small).then(pl.lit("suppressed")).otherwise(shown)
+
+        table = self.profiles.select(
+            pl.col("archetype_name").alias("archetype"),
+            percent("share").alias("share of customers"),
+            percent("retention_rate").alias("retained by the end of the data"),
+            pl.when(small)
+            .then(pl.lit(""))
+            .otherwise(pl.col("over_represented"))
+            .alias("uses more than average"),
+        )
+        text = (
+            f"{table.height} archetypes; groups of fewer than {self.min_cell_size} customers are suppressed."
+        )
+        return Result(table, {}, None, title, text=text)
+
+    def retention_differences(self) -> pl.DataFrame | None:
+        """Adjusted retention differences for all customers, groups below the minimum n left out."""
+        if self.impact is None:
+            return None
+        large = (pl.col("n_exposed") >= self.min_cell_size) & (pl.col("n_unexposed") >= self.min_cell_size)
+        return self.impact.filter(
+            pl.col("method") == "retention_diff",
+            pl.col("segment") == "all",
+            pl.col("estimate").is_not_null(),
+            large,
+        )
+
+    def touchpoint_findings(self) -> Bullets:
+        """Sentences for the touchpoints that help and hurt retention most (adjusted effects)."""
+        if self.impact is None:
+            return Bullets([f"Touchpoint effects are {MISSING}."])
+        large = (pl.col("n_exposed") >= self.min_cell_size) & (pl.col("n_unexposed") >= self.min_cell_size)
+        difference = self.impact.filter(
+            pl.col("method") == "retention_diff",
+            pl.col("segment") == "all",
+            pl.col("estimate").is_not_null(),
+            large,
+        )
+        if difference.height == 0:
+            return Bullets(
+                [
+                    "No touchpoint effect on retention could be estimated in this run "
+                    "(see the impact notebook)."
+                ]
+            )
+        return Bullets(
+            describe_differences(
+                difference, exposure_window_days=self.exposure_window_days, horizon_days=self.horizon_days
+            )
+        )
+
+    def fix_first(self) -> Bullets:
+        """The survey's fix-first drivers, in words."""
+        if self.drivers is None or self.drivers.height == 0:
+            return Bullets([f"A survey driver analysis is {MISSING}."])
+        first = fix_first(self.drivers)
+        if first.height == 0:
+            return Bullets(
+                ["No rated touchpoint is both a strong driver of NPS and below the median rating."]
+            )
+        return Bullets(
+            f"{r['driver'].replace('_', ' ')}: explains {r['importance']:.0%} of NPS variation, "
+            f"rated {r['mean_score']:.2f} on average"
+            for r in first.iter_rows(named=True)
+        )
+
+    def methods_and_caveats(self) -> str:
+        """The methods paragraph, written from the settings the tables were computed with."""
+        return methods_and_caveats(
+            exposure_window_days=self.exposure_window_days,
+            horizon_days=self.horizon_days,
+            min_cell_size=self.min_cell_size,
+        )
+
+
+def methods_and_caveats(*, exposure_window_days: int, horizon_days: int, min_cell_size: int) -> str:
+    """The methods paragraph, written from the run's settings."""
+    return (
+        "**How to read this.** Customers are followed from the end of their first "
+        f"{exposure_window_days} days "
+        f"(what they used in those days is their *exposure*); retention is measured {horizon_days} days "
+        "later. Customers still active when the data end count as retained for as long as they were "
+        "observed (censored), not for ever. *Adjusted* effects compare customers who used a touchpoint "
+        "with customers like them in the other touchpoints they used, their archetype and their "
+        "attributes: they are careful associations, not the results of experiments, and differences "
+        "the data do not record can still bias them. Intervals are 95%. Groups of fewer than "
+        f"{min_cell_size} customers or answers are not shown."
+    )
+
+
+def _setting(table: pl.DataFrame | None, column: str, default: int) -> int:
+    """A setting a table was computed with (the same on every row), or ``default`` without one."""
+    if table is None or column not in table.columns or table[column].is_null().all():
+        return default
+    return int(table[column].drop_nulls()[0])
+
+
+def _fmt_int(value: int | None) -> str:
+    return MISSING if value is None else f"{value:,}"

@@ -1,0 +1,479 @@
+"""Synthetic customer journeys with planted truth, for the sample data and recovery tests.
+
+The generator plants what the analyses must find:
+
+* **archetypes**: each customer belongs to one of four journey archetypes with its own
+  touchpoint mix, channels, journey length and survey response rate;
+* **churn effects**: churn after the exposure window follows a proportional-hazards
+  model whose log hazard ratios are planted for exposure to some touchpoints in the
+  window (others have none), for the archetype and for the ``segment`` attribute.
+  Exposure probabilities differ by archetype, so exposure and churn are confounded and
+  a naive comparison is biased;
+* **survey drivers**: relationship NPS depends on per-touchpoint CSAT ratings with
+  planted weights; the ratings share a halo (a customer's general mood), so they are
+  correlated with each other and plain correlation misranks the drivers.
+
+Examples
+--------
+>>> from cxlab.synthetic import make_journeys
+>>> data = make_journeys(500, random_state=0)
+>>> data.dataset.customers.height, data.truth.n_archetypes
+(500, 4)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from cxlab.catalog import default_catalog
+
+ARCHETYPES = ("digital_researchers", "store_loyalists", "phone_assisted", "app_natives")
+_SHARES = (0.30, 0.25, 0.20, 0.25)
+
+# Touchpoint weights per archetype and phase; every other touchpoint of the phase's
+# stages gets a small background weight so that mixes overlap as in real data.
+_MIX = {
+    "awareness": [
+        {"search": 5, "social_media": 3, "advertising": 2},
+        {"word_of_mouth": 5, "community_involvement": 3, "advertising": 2},
+        {"marketing_pr": 4, "advertising": 3, "word_of_mouth": 3},
+        {"social_media": 6, "search": 3},
+    ],
+    "consideration": [
+        {"ratings_reviews": 5, "website": 5, "testimonials": 2},
+        {"catalog": 5, "promotions": 3},
+        {"catalog": 3, "website": 3},
+        {"mobile_app": 7, "promotions": 2},
+    ],
+    "purchase": [
+        {"checkout_payment": 8},
+        {"store": 5, "point_of_sale": 4, "staff_sales": 3},
+        {"phone_system": 6, "staff_sales": 3},
+        {"checkout_payment": 6, "mobile_app": 4},
+    ],
+    "post_purchase": [
+        {"help_center": 4, "transactional_email": 4, "marketing_email": 2, "website": 3},
+        {"store": 4, "loyalty_program": 3, "thank_you_card": 2, "billing": 2},
+        {"support_team": 4, "billing": 3, "phone_system": 2, "delivery": 2},
+        {"mobile_app": 6, "live_chat": 3, "marketing_email": 3, "loyalty_program": 2},
+    ],
+}
+_BACKGROUND_WEIGHT = 0.15
+_PRE_EVENTS = ((1.5, 2.5), (1.0, 0.8), (1.2, 1.0), (1.5, 2.0))  # mean extra (awareness, consideration)
+_POST_RATE = (0.35, 0.2, 0.3, 0.7)  # background events per 30 days after the window
+
+# Exposure in the window: probability per archetype, and the planted churn log hazard ratio.
+EXPOSURES = {
+    "follow_up": ((0.15, 0.20, 0.60, 0.10), -0.5),
+    "live_chat": ((0.40, 0.10, 0.15, 0.55), -0.3),
+    "support_team": ((0.15, 0.10, 0.50, 0.10), 0.4),
+    "loyalty_program": ((0.10, 0.60, 0.10, 0.40), -0.4),
+    "help_center": ((0.40, 0.10, 0.10, 0.30), 0.0),
+    "thank_you_card": ((0.05, 0.40, 0.10, 0.05), 0.0),
+    "billing": ((0.50, 0.50, 0.60, 0.40), 0.0),
+    "delivery": ((0.70, 0.20, 0.50, 0.40), 0.0),
+    "transactional_email": ((0.80, 0.50, 0.50, 0.80), 0.0),
+    "marketing_email": ((0.50, 0.30, 0.30, 0.60), 0.0),
+    "feedback_survey": ((0.20, 0.20, 0.20, 0.20), 0.0),
+}
+ARCHETYPE_LOG_HR = (0.0, -0.6, 0.3, 0.5)
+SEGMENT_LOG_HR = {"consumer": 0.0, "business": -0.3}
+_BUSINESS_SHARE = (0.3, 0.2, 0.5, 0.1)
+_BASELINE_HAZARD = 0.0015  # per day after the window: about 40% churn in a year
+_EARLY_CHURN = 0.04  # share churning inside the window, independent of everything
+
+# Relationship survey: planted weights of per-touchpoint CSAT on NPS; ratings share a halo.
+DRIVER_WEIGHTS = {
+    "delivery": 1.0,
+    "support_team": 0.7,
+    "billing": 0.45,
+    "website": 0.25,
+    "checkout_payment": 0.1,
+    "mobile_app": 0.0,
+}
+_RESPONSE_RATE = (0.30, 0.40, 0.25, 0.20)
+_HALO_SD, _RATING_NOISE_SD, _MISSING_RATING = 0.8, 0.8, 0.15
+_COMMENTS = {
+    "low": [
+        "delivery was late again",
+        "support never called back",
+        "confusing bill",
+        "website kept crashing",
+        "slow delivery and no updates",
+    ],
+    "high": [
+        "great service",
+        "fast delivery",
+        "friendly support team",
+        "easy to use app",
+        "great value and fast delivery",
+    ],
+}
+
+
+@dataclass
+class ContractTables:
+    """The tables of a contract dataset, before any validation."""
+
+    customers: pl.DataFrame
+    interactions: pl.DataFrame
+    surveys: pl.DataFrame
+
+    def write(self, directory: str | Path, *, file_format: str = "csv") -> Path:
+        """Write one file per table (``csv`` or ``parquet``) into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in ("customers", "interactions", "surveys"):
+            frame = getattr(self, name)
+            if file_format == "parquet":
+                frame.write_parquet(directory / f"{name}.parquet")
+            else:
+                frame.write_csv(directory / f"{name}.csv", datetime_format="%Y-%m-%d %H:%M:%S")
+        return directory
+
+
+@dataclass
+class Truth:
+    """What the generator planted."""
+
+    archetypes: pl.DataFrame  # customer_id, archetype, archetype_label
+    archetype_labels: tuple[str, ...] = ARCHETYPES
+    exposure_log_hr: dict[str, float] = field(default_factory=dict)
+    archetype_log_hr: tuple[float, ...] = ARCHETYPE_LOG_HR
+    segment_log_hr: dict[str, float] = field(default_factory=dict)
+    driver_weights: dict[str, float] = field(default_factory=dict)
+    exposure_window_days: int = 30
+    observation_end: str = ""
+
+    @property
+    def n_archetypes(self) -> int:
+        return len(self.archetype_labels)
+
+    def write(self, directory: str | Path) -> Path:
+        """Write ``truth.json`` and ``archetypes.csv`` into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.archetypes.write_csv(directory / "archetypes.csv")
+        meta = {k: v for k, v in asdict(self).items() if k != "archetypes"}
+        (directory / "truth.json").write_text(json.dumps(meta, indent=2))
+        return directory
+
+
+@dataclass
+class SyntheticData:
+    """A contract dataset and the truth planted in it."""
+
+    dataset: ContractTables
+    truth: Truth
+
+    def write(self, directory: str | Path, *, file_format: str = "csv") -> Path:
+        """Write the dataset into ``directory`` and its truth into ``directory/truth``."""
+        self.dataset.write(directory, file_format=file_format)
+        self.truth.write(Path(directory) / "truth")
+        return Path(directory)
+
+    def load(self):
+        """The dataset as :func:`cxlab.load_dataset` loads it from files (validated), for
+        examples and tests.
+
+        Examples
+        --------
+        >>> from cxlab.synthetic import make_journeys
+        >>> make_journeys(200, random_state=0).load().customers.height
+        200
+        """
+        import tempfile
+
+        from cxlab.io import load_dataset
+
+        with tempfile.TemporaryDirectory() as directory:
+            dataset = load_dataset(self.dataset.write(directory, file_format="parquet"))
+            return dataset
+
+
+def make_journeys(
+    n_customers: int,
+    *,
+    random_state: int = 0,
+    start: str = "2024-01-01",
+    end: str = "2025-12-31",
+    exposure_window_days: int = 30,
+) -> SyntheticData:
+    """Generate customers, their journeys and surveys, with the truth planted in them.
+
+    Parameters
+    ----------
+    n_customers : int
+        Number of customers (about ten events each).
+    random_state : int
+        Seed; the same seed gives the same data.
+    start, end : str
+        First possible signup date, and the end of observation.
+    exposure_window_days : int
+        Window after signup in which exposure to touchpoints changes churn.
+
+    Returns
+    -------
+    SyntheticData
+    """
+    if not isinstance(n_customers, int) or n_customers < 1:
+        raise ValueError(
+            f"The 'n_customers' parameter of make_journeys must be an int >= 1. Got {n_customers!r} instead."
+        )
+    rng = np.random.default_rng(random_state)
+    t0 = datetime.fromisoformat(start)
+    t_end = (datetime.fromisoformat(end) - t0).total_seconds() / 86400
+    people = _draw_customers(n_customers, rng, t_end, exposure_window_days)
+    events = _draw_events(people, rng, t_end, exposure_window_days)
+    surveys = _draw_surveys(people, events, rng, t_end, exposure_window_days)
+    customers = _customers_frame(people, t0, t_end)
+    tables = ContractTables(
+        customers=customers,
+        interactions=_events_frame(events, t0),
+        surveys=_surveys_frame(surveys, t0),
+    )
+    truth = Truth(
+        archetypes=customers.select(
+            "customer_id",
+            pl.Series("archetype", people["archetype"]),
+            pl.Series("archetype_label", np.take(np.array(ARCHETYPES), people["archetype"])),
+        ),
+        exposure_log_hr={tp: beta for tp, (_, beta) in EXPOSURES.items()},
+        segment_log_hr=dict(SEGMENT_LOG_HR),
+        driver_weights=dict(DRIVER_WEIGHTS),
+        exposure_window_days=exposure_window_days,
+        observation_end=end,
+    )
+    return SyntheticData(tables, truth)
+
+
+def _draw_customers(n: int, rng: np.random.Generator, t_end: float, window: int) -> dict:
+    """Archetype, attributes, signup day, window exposures and churn day of each customer."""
+    archetype = rng.choice(len(ARCHETYPES), size=n, p=_SHARES)
+    business = rng.random(n) < np.take(_BUSINESS_SHARE, archetype)
+    signup = rng.uniform(60, t_end - 30, size=n)  # days since start; room for pre-purchase events
+    exposed = {tp: rng.random(n) < np.take(p, archetype) for tp, (p, _) in EXPOSURES.items()}
+    log_hr = (
+        np.take(ARCHETYPE_LOG_HR, archetype)
+        + business * SEGMENT_LOG_HR["business"]
+        + sum(beta * exposed[tp] for tp, (_, beta) in EXPOSURES.items())
+    )
+    after_window = rng.exponential(1 / (_BASELINE_HAZARD * np.exp(log_hr)))
+    early = rng.random(n) < _EARLY_CHURN
+    churn = signup + np.where(early, rng.uniform(0, window, n), window + after_window)
+    return {
+        "archetype": archetype,
+        "business": business,
+        "signup": signup,
+        "churn": churn,
+        "region": rng.choice(4, size=n),
+        "exposed": exposed,
+        "n": n,
+    }
+
+
+def _touchpoint_probabilities(phase: str, names: list[str], stages: dict[str, str]) -> np.ndarray:
+    stage_set = {"post_purchase": {"post_purchase"}}.get(phase, {phase})
+    base = np.array([_BACKGROUND_WEIGHT if stages[t] in stage_set else 0.0 for t in names])
+    rows = []
+    for weights in _MIX[phase]:
+        row = base.copy()
+        for tp, w in weights.items():
+            row[names.index(tp)] += w
+        rows.append(row / row.sum())
+    return np.array(rows)
+
+
+def _sample_touchpoints(archetype: np.ndarray, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty(archetype.size, dtype=np.int64)
+    for a in range(probs.shape[0]):
+        mask = archetype == a
+        out[mask] = rng.choice(probs.shape[1], size=int(mask.sum()), p=probs[a])
+    return out
+
+
+def _draw_events(people: dict, rng: np.random.Generator, t_end: float, window: int) -> dict:
+    """Events as arrays: customer index, day (since start), touchpoint index, value."""
+    catalog = default_catalog()
+    names = catalog["touchpoint"].to_list()
+    stages = dict(zip(names, catalog["stage"].to_list(), strict=True))
+    a, signup, churn = people["archetype"], people["signup"], people["churn"]
+    active_end = np.minimum(churn, t_end)
+    idx = np.arange(people["n"])
+    parts = []
+
+    def add(cust, day, phase_or_tp, value=None):
+        tp = (
+            np.full(cust.size, names.index(phase_or_tp))
+            if phase_or_tp in names
+            else _sample_touchpoints(a[cust], _touchpoint_probabilities(phase_or_tp, names, stages), rng)
+        )
+        parts.append((cust, day, tp, np.full(cust.size, np.nan) if value is None else value))
+
+    aware_mean, consider_mean = np.array(_PRE_EVENTS).T
+    n_aware = 1 + rng.poisson(np.take(aware_mean, a))
+    cust = np.repeat(idx, n_aware)
+    add(cust, signup[cust] - rng.uniform(30, 60, cust.size), "awareness")
+    cust = np.repeat(idx, rng.poisson(np.take(consider_mean, a)))
+    add(cust, signup[cust] - rng.uniform(0.01, 30, cust.size), "consideration")
+    add(idx, signup, "purchase", np.round(rng.lognormal(4, 0.6, idx.size), 2))
+    for tp, flags in people["exposed"].items():
+        day = signup + rng.uniform(0.01, window, people["n"])
+        keep = flags & (day < active_end)
+        add(idx[keep], day[keep], tp)
+    span = np.clip(active_end - signup - window, 0, None)
+    cust = np.repeat(idx, rng.poisson(np.take(_POST_RATE, a) * span / 30))
+    add(cust, signup[cust] + window + rng.uniform(0, 1, cust.size) * span[cust], "post_purchase")
+    cust, day, tp, value = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return {"customer": cust, "day": day, "touchpoint": tp, "value": value, "names": names}
+
+
+def _draw_surveys(people: dict, events: dict, rng: np.random.Generator, t_end: float, window: int) -> dict:
+    """Relationship NPS with per-touchpoint CSAT (one response_id), and CSAT after support."""
+    a, signup = people["archetype"], people["signup"]
+    active_end = np.minimum(people["churn"], t_end)
+    can = (active_end - signup) > window + 1
+    responds = can & (rng.random(people["n"]) < np.take(_RESPONSE_RATE, a))
+    cust = np.flatnonzero(responds)
+    day = signup[cust] + window + rng.uniform(0, 1, cust.size) * (active_end[cust] - signup[cust] - window)
+    halo = rng.normal(0, _HALO_SD, cust.size)
+    ratings = {}
+    for tp in DRIVER_WEIGHTS:
+        latent = 3.6 + halo + rng.normal(0, _RATING_NOISE_SD, cust.size)
+        ratings[tp] = np.clip(np.round(latent), 1, 5)
+    nps_latent = 7.0 + sum(w * (ratings[tp] - 3.6) for tp, w in DRIVER_WEIGHTS.items())
+    nps = np.clip(np.round(nps_latent + rng.normal(0, 1.0, cust.size)), 0, 10)
+    missing = {tp: rng.random(cust.size) < _MISSING_RATING for tp in DRIVER_WEIGHTS}
+
+    names = events["names"]
+    support = np.isin(events["touchpoint"], [names.index("support_team"), names.index("live_chat")])
+    asked = support & (rng.random(events["day"].size) < 0.3) & (events["day"] + 1 < t_end)
+    t_cust, t_day, t_tp = events["customer"][asked], events["day"][asked] + 1, events["touchpoint"][asked]
+    t_score = np.clip(np.round(3.8 - 0.5 * (a[t_cust] == 2) + rng.normal(0, 1, t_cust.size)), 1, 5)
+    return {
+        "customer": cust,
+        "day": day,
+        "nps": nps,
+        "ratings": ratings,
+        "missing": missing,
+        "comment_rng": rng.integers(0, len(_COMMENTS["low"]), cust.size),
+        "has_comment": rng.random(cust.size) < 0.4,
+        "transactional": (t_cust, t_day, t_tp, t_score),
+        "names": names,
+    }
+
+
+def _as_time(day: pl.Expr, t0: datetime) -> pl.Expr:
+    seconds = (day * 86400).round(0).cast(pl.Int64)
+    return (pl.lit(t0) + pl.duration(seconds=seconds)).dt.cast_time_unit("us")
+
+
+def _ids(prefix: str, index: pl.Expr) -> pl.Expr:
+    return pl.format(prefix + "{}", index.cast(pl.String).str.zfill(7))
+
+
+def _customers_frame(people: dict, t0: datetime, t_end: float) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {
+            "c": np.arange(people["n"]),
+            "signup_day": people["signup"],
+            "churn_day": people["churn"],
+            "segment": np.where(people["business"], "business", "consumer"),
+            "region": np.take(np.array(["north", "south", "east", "west"]), people["region"]),
+        }
+    )
+    return frame.select(
+        _ids("C", pl.col("c")).alias("customer_id"),
+        _as_time(pl.col("signup_day"), t0).alias("signup_at"),
+        pl.when(pl.col("churn_day") <= t_end).then(_as_time(pl.col("churn_day"), t0)).alias("churned_at"),
+        "segment",
+        "region",
+    )
+
+
+def _events_frame(events: dict, t0: datetime) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {"c": events["customer"], "day": events["day"], "tp": events["touchpoint"], "value": events["value"]}
+    )
+    names = pl.Series(events["names"])
+    return frame.sort("c", "day").select(
+        _ids("C", pl.col("c")).alias("customer_id"),
+        _as_time(pl.col("day"), t0).alias("timestamp"),
+        pl.col("tp").replace_strict(dict(enumerate(names)), return_dtype=pl.String).alias("touchpoint"),
+        pl.col("value").fill_nan(None),
+    )
+
+
+def _comments(nps: np.ndarray, pick: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """Free-text comments for some detractors and promoters, none for passives."""
+    low, high = np.array(_COMMENTS["low"], dtype=object), np.array(_COMMENTS["high"], dtype=object)
+    text = np.where(nps <= 6, low[pick], np.where(nps >= 9, high[pick], None))
+    return np.where(has, text, None).tolist()
+
+
+def _surveys_frame(s: dict, t0: datetime) -> pl.DataFrame:
+    cust = s["customer"]
+    response = np.arange(cust.size)
+    parts = [
+        pl.DataFrame(
+            {
+                "c": cust,
+                "day": s["day"],
+                "r": response,
+                "metric": "nps",
+                "score": s["nps"],
+                "touchpoint": None,
+                "comment": _comments(s["nps"], s["comment_rng"], s["has_comment"]),
+            },
+            schema_overrides={"touchpoint": pl.String, "comment": pl.String},
+        )
+    ]
+    for tp, rating in s["ratings"].items():
+        keep = ~s["missing"][tp]
+        parts.append(
+            pl.DataFrame(
+                {
+                    "c": cust[keep],
+                    "day": s["day"][keep],
+                    "r": response[keep],
+                    "metric": "csat",
+                    "score": rating[keep],
+                    "touchpoint": tp,
+                }
+            )
+        )
+    t_cust, t_day, t_tp, t_score = s["transactional"]
+    parts.append(
+        pl.DataFrame(
+            {
+                "c": t_cust,
+                "day": t_day,
+                "r": np.arange(t_cust.size),
+                "kind": "T",
+                "metric": "csat",
+                "score": t_score,
+                "touchpoint": np.take(np.array(s["names"], dtype=object), t_tp).tolist(),
+            },
+            schema_overrides={"touchpoint": pl.String},
+        )
+    )
+    frame = (
+        pl.concat(parts, how="diagonal_relaxed")
+        .with_columns(pl.col("kind").fill_null("R"))
+        .sort("c", "day", "kind", "r")
+    )
+    return frame.select(
+        _ids("C", pl.col("c")).alias("customer_id"),
+        _as_time(pl.col("day"), t0).alias("responded_at"),
+        pl.concat_str("kind", pl.col("r").cast(pl.String).str.zfill(7)).alias("response_id"),
+        "metric",
+        "score",
+        "touchpoint",
+        "comment",
+    )

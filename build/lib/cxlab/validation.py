@@ -1,0 +1,327 @@
+"""The contract's row rules: parse, check, derive, and split loaded from rejected rows.
+
+:func:`validate` takes the tables as read by :mod:`cxlab.io` and returns a
+:class:`~cxlab.io.Dataset`. Each rule adds a reason to the rows it fails; a row with any
+reason is rejected with all its original values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from cxlab.catalog import default_catalog, merge_catalogs
+from cxlab.customers import apply_churn_rule, derive_customers
+from cxlab.dataset import Dataset, LoadReport, TableReport
+from cxlab.schema import KINDS, METRIC_SCALES, REASON, ROW, STAGES, TABLES, UNKNOWN, Table
+
+if TYPE_CHECKING:
+    from cxlab.dataset import RawTable
+    from cxlab.mapping import Mapping
+
+_DTYPES = {"string": pl.String, "timestamp": pl.Datetime("us"), "number": pl.Float64}
+_TZ_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z")
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def timestamp_expr(text: pl.Expr) -> pl.Expr:
+    """Parse ISO 8601 text to naive UTC datetimes; anything else becomes null.
+
+    Accepts ``2025-03-04``, ``2025-03-04 10:15[:00[.123]]``, a ``T`` separator, and a
+    ``Z`` or ``+02:00`` suffix (converted to UTC).
+    """
+    s = (
+        text.str.strip_chars()
+        .str.replace("T", " ", literal=True)
+        .str.replace(r"(?i)z$", "+00:00")
+        .str.replace(r"([+-]\d\d)(\d\d)$", "$1:$2")
+    )
+    aware = [
+        s.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        for f in _TZ_FORMATS
+    ]
+    naive = [s.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
+    return pl.coalesce(aware + naive)
+
+
+def _parse(name: str, dtype: str, source: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if dtype == "string":
+        text = col.cast(pl.String).str.strip_chars()
+        return pl.when(text.str.len_chars() > 0).then(text)
+    if dtype == "number":
+        if source.is_numeric():
+            return col.cast(pl.Float64)
+        text = col.cast(pl.String).str.strip_chars()
+        # A semicolon export often writes decimal commas: "3,5".
+        return text.cast(pl.Float64, strict=False).fill_null(
+            text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+        )
+    if isinstance(source, pl.Datetime):
+        if source.time_zone:
+            col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return col.cast(pl.Datetime("us"))
+    if source == pl.Date:
+        return col.cast(pl.Datetime("us"))
+    return timestamp_expr(col.cast(pl.String))
+
+
+def _given(name: str, source: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if source == pl.String:
+        return (col.str.strip_chars().str.len_chars() > 0).fill_null(False)
+    return col.is_not_null()
+
+
+def add_reasons(frame: pl.DataFrame, checks: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Append each reason whose condition holds to the row's ``reason`` (``; ``-separated)."""
+    if REASON not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(REASON))
+    if not checks:
+        return frame
+    parts = [pl.col(REASON)] + [pl.when(cond).then(pl.lit(text)) for text, cond in checks.items()]
+    joined = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return frame.with_columns(pl.when(joined.str.len_chars() > 0).then(joined).alias(REASON))
+
+
+def parse_table(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Cast the contract's columns to their types and flag empty or unparseable values."""
+    present = [c for c in table.columns if c.name in frame.columns]
+    parsed = frame.with_columns(
+        _parse(c.name, c.dtype, frame.schema[c.name]).alias(f"__{c.name}") for c in present
+    )
+    checks = {}
+    for c in present:
+        given = _given(c.name, frame.schema[c.name])
+        if c.required:
+            checks[f"empty {c.name}"] = ~given
+        if c.dtype != "string":
+            checks[f"unparseable {c.dtype} in {c.name}"] = given & pl.col(f"__{c.name}").is_null()
+    parsed = add_reasons(parsed, checks)
+    return parsed.with_columns(pl.col(f"__{c.name}").alias(c.name) for c in present).drop(
+        f"__{c.name}" for c in present
+    )
+
+
+def empty_table(name: str) -> pl.DataFrame:
+    """A table with no rows and the contract's columns and types."""
+    return pl.DataFrame(schema={c.name: _DTYPES[c.dtype] for c in TABLES[name].columns})
+
+
+def validate(
+    raw: dict[str, RawTable | None], *, mapping: Mapping, observation_end: datetime | None
+) -> Dataset:
+    """Apply every row rule of the contract and return the validated :class:`Dataset`."""
+    frames = {n: parse_table(r.frame, TABLES[n]) for n, r in raw.items() if r is not None}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    frames = {n: reject_future(f, n, now) for n, f in frames.items()}
+    end = observation_end or latest_timestamp(frames) or now
+    warnings: list[str] = []
+    label_map = mapping.touchpoints
+    catalog, frames["touchpoints"] = _catalog(frames.get("touchpoints"))
+
+    interactions = _check_interactions(frames["interactions"], end, label_map)
+    if "customers" in frames:
+        customers = _check_customers(frames["customers"], end, warnings)
+        derived = None
+    else:
+        customers, derived = derive_customers(interactions, mapping)
+    interactions = _check_journey_times(interactions, customers, mapping.pre_purchase_days)
+    customers = apply_churn_rule(customers, interactions, end, mapping, warnings)
+    surveys = _check_surveys(frames.get("surveys"), customers, end, mapping)
+    frames.update(customers=customers, interactions=interactions, surveys=surveys)
+
+    tables, loaded = {}, {}
+    for name in TABLES:
+        loaded[name], tables[name] = _split(name, frames.get(name), raw.get(name))
+    if derived:
+        tables["customers"].derived = derived
+    loaded["interactions"] = _fill_from_catalog(loaded["interactions"], catalog, warnings)
+    loaded["customers"] = _numeric_attributes(loaded["customers"])
+    if raw.get("touchpoints") is None:
+        tables["touchpoints"].derived = "built-in catalog"
+    loaded["touchpoints"] = catalog
+    return Dataset(**loaded, report=LoadReport(tables, end, warnings))
+
+
+def reject_future(frame: pl.DataFrame, name: str, now: datetime) -> pl.DataFrame:
+    """``frame`` with a reason added to rows whose timestamps lie after ``now``."""
+    times = [c.name for c in TABLES[name].columns if c.dtype == "timestamp" and c.name in frame.columns]
+    return add_reasons(frame, {f"{c} in the future": pl.col(c) > now for c in times})
+
+
+def latest_timestamp(frames: dict[str, pl.DataFrame]) -> datetime | None:
+    """The latest timestamp of any row not (yet) rejected: the default end of observation.
+    None when no row has one."""
+    latest = []
+    for name, frame in frames.items():
+        for c in TABLES[name].columns:
+            if c.dtype == "timestamp" and c.name in frame.columns:
+                latest.append(frame.filter(pl.col(REASON).is_null())[c.name].max())
+    return max((t for t in latest if t is not None), default=None)
+
+
+def _check_customers(frame: pl.DataFrame, end: datetime, warnings: list[str]) -> pl.DataFrame:
+    frame = add_reasons(frame, {"signup_at after the end of observation": pl.col("signup_at") > end})
+    if "churned_at" in frame.columns:
+        frame = add_reasons(
+            frame, {"churned_at before signup_at": pl.col("churned_at") < pl.col("signup_at")}
+        )
+        later = frame.filter(pl.col("churned_at") > end).height
+        if later:
+            warnings.append(
+                f"customers: {later} churned_at dates fall after the end of observation "
+                f"({end:%Y-%m-%d}); those customers count as not churned."
+            )
+            frame = frame.with_columns(
+                pl.when(pl.col("churned_at") <= end).then("churned_at").alias("churned_at")
+            )
+    valid = frame.filter(pl.col(REASON).is_null())
+    repeats = valid.filter(~pl.col("customer_id").is_first_distinct())[ROW]
+    return add_reasons(
+        frame, {"duplicate customer_id (first row kept)": pl.col(ROW).is_in(repeats.implode())}
+    )
+
+
+def _check_interactions(frame: pl.DataFrame, end: datetime, labels: dict[str, str]) -> pl.DataFrame:
+    if labels:
+        frame = frame.with_columns(pl.col("touchpoint").replace(labels))
+    checks = {"timestamp after the end of observation": pl.col("timestamp") > end}
+    if "stage" in frame.columns:
+        frame = frame.with_columns(pl.col("stage").str.to_lowercase())
+        checks[f"stage not one of {', '.join(STAGES)}"] = ~pl.col("stage").is_in(STAGES)
+    return add_reasons(frame, checks)
+
+
+def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pre_days: int) -> pl.DataFrame:
+    known = customers.filter(pl.col(REASON).is_null()).select("customer_id", "signup_at")
+    frame = interactions.join(known, on="customer_id", how="left", maintain_order="left")
+    earliest = pl.col("signup_at") - timedelta(days=pre_days)
+    frame = add_reasons(
+        frame,
+        {
+            "unknown customer_id (not in customers, or no signup event)": pl.col("customer_id").is_not_null()
+            & pl.col("signup_at").is_null(),
+            f"timestamp more than {pre_days} days before signup_at": pl.col("timestamp") < earliest,
+        },
+    )
+    return frame.drop("signup_at")
+
+
+def _check_surveys(
+    frame: pl.DataFrame | None, customers: pl.DataFrame, end: datetime, mapping: Mapping
+) -> pl.DataFrame | None:
+    if frame is None:
+        return None
+    scales = {**METRIC_SCALES, **mapping.scales}
+    frame = frame.with_columns(pl.col("metric").str.to_lowercase())
+    if "touchpoint" in frame.columns and mapping.touchpoints:
+        frame = frame.with_columns(pl.col("touchpoint").replace(mapping.touchpoints))
+    checks = {
+        "unknown customer_id (not in customers)": pl.col("customer_id").is_not_null()
+        & ~pl.col("customer_id").is_in(customers.filter(pl.col(REASON).is_null())["customer_id"].implode()),
+        "responded_at after the end of observation": pl.col("responded_at") > end,
+    }
+    for metric, (low, high) in scales.items():
+        off = (pl.col("metric") == metric) & ~pl.col("score").is_between(low, high)
+        checks[f"score off the {metric} scale ({low:g}-{high:g})"] = off
+    frame = add_reasons(frame, checks)
+    default_id = pl.concat_str(
+        [pl.col("customer_id"), pl.col("responded_at").dt.to_string("%Y-%m-%dT%H:%M:%S")], separator="@"
+    )
+    if "response_id" in frame.columns:
+        return frame.with_columns(pl.coalesce("response_id", default_id).alias("response_id"))
+    return frame.with_columns(default_id.alias("response_id"))
+
+
+def _catalog(own: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Check the dataset's own catalog rows; return the catalog in force and the checked rows."""
+    if own is None:
+        return default_catalog(), None
+    own = own.with_columns(pl.col("stage").str.to_lowercase())
+    checks = {f"stage not one of {', '.join(STAGES)}": ~pl.col("stage").is_in(STAGES)}
+    if "kind" in own.columns:
+        own = own.with_columns(pl.col("kind").str.to_lowercase())
+        checks[f"kind not one of {', '.join(KINDS)}"] = ~pl.col("kind").is_in(KINDS)
+    own = add_reasons(own, checks)
+    repeats = own.filter(pl.col(REASON).is_null() & ~pl.col("touchpoint").is_first_distinct())[ROW]
+    own = add_reasons(own, {"duplicate touchpoint (first row kept)": pl.col(ROW).is_in(repeats.implode())})
+    good = own.filter(pl.col(REASON).is_null()).drop(ROW, REASON)
+    return merge_catalogs(default_catalog(), good), own
+
+
+def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
+    """Loaded rows (contract types, helpers dropped) and the table's report."""
+    if frame is None:
+        report = TableReport(name, None, None, 0, pl.DataFrame(schema={ROW: pl.UInt32, REASON: pl.String}))
+        return empty_table(name), report
+    loaded = _with_contract_columns(frame.filter(pl.col(REASON).is_null()).drop(REASON), name)
+    if raw is None:  # derived from another table: nothing was read, nothing rejected
+        empty = pl.DataFrame(schema={ROW: pl.UInt32, REASON: pl.String})
+        return loaded, TableReport(name, None, None, loaded.height, empty)
+    bad = frame.filter(pl.col(REASON).is_not_null()).select(ROW, REASON)
+    rejected = raw.original.join(bad, on=ROW, how="inner", maintain_order="left")
+    return loaded.drop(ROW), TableReport(
+        name, raw.source, raw.sha256, raw.original.height, rejected, query=raw.query
+    )
+
+
+def _with_contract_columns(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Add the optional contract columns a file lacks, as typed nulls."""
+    return frame.with_columns(
+        pl.lit(None, _DTYPES[c.dtype]).alias(c.name)
+        for c in TABLES[name].columns
+        if c.name not in frame.columns
+    )
+
+
+def _fill_from_catalog(
+    interactions: pl.DataFrame, catalog: pl.DataFrame, warnings: list[str]
+) -> pl.DataFrame:
+    cat = catalog.select(
+        "touchpoint",
+        pl.col("stage").alias("_stage"),
+        pl.col("channel").alias("_channel"),
+        pl.col("kind").alias("_kind"),
+    )
+    out = interactions.join(cat, on="touchpoint", how="left", maintain_order="left")
+    unknown = out.filter(pl.col("_stage").is_null())["touchpoint"].value_counts(sort=True)
+    if unknown.height:
+        names = ", ".join(f"{t} ({n})" for t, n in unknown.head(10).iter_rows())
+        more = f" and {unknown.height - 10} more" if unknown.height > 10 else ""
+        warnings.append(
+            f"interactions: {unknown.height} touchpoints are not in the catalog, so "
+            f"their stage and channel are 'unknown': {names}{more}. Map them onto "
+            "catalog names under 'touchpoints' in the mapping, or add a touchpoints file."
+        )
+    fills = {
+        c: pl.coalesce([c, f"_{c}"]) if c in interactions.columns else pl.col(f"_{c}")
+        for c in ("channel", "stage")
+    }
+    out = out.with_columns(
+        **{c: e.fill_null(UNKNOWN) for c, e in fills.items()}, kind=pl.col("_kind").fill_null(UNKNOWN)
+    )
+    if "value" not in out.columns:
+        out = out.with_columns(pl.lit(None, pl.Float64).alias("value"))
+    first = ["customer_id", "timestamp", "touchpoint", "channel", "stage", "kind", "value"]
+    return (
+        out.drop("_stage", "_channel", "_kind")
+        .select(*first, pl.exclude(first))
+        .sort(["customer_id", "timestamp"], maintain_order=True)
+    )
+
+
+def _numeric_attributes(customers: pl.DataFrame) -> pl.DataFrame:
+    """Customer attributes read as text become numbers where every value is one."""
+    contract = {c.name for c in TABLES["customers"].columns}
+    casts = []
+    for name, dtype in customers.schema.items():
+        if name in contract or dtype != pl.String:
+            continue
+        values = customers[name].drop_nulls()
+        if values.len() and values.cast(pl.Float64, strict=False).null_count() == 0:
+            casts.append(pl.col(name).cast(pl.Float64))
+    first = [c.name for c in TABLES["customers"].columns]
+    return customers.with_columns(casts).select(*first, pl.exclude(first))

@@ -1,0 +1,181 @@
+"""What customers say, joined to what they did: churn by NPS category, responders against
+non-responders, ratings after exposure, and the words of detractors and promoters."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import polars as pl
+from lifelines import CoxPHFitter
+
+from cxlab.config import MIN_CELL_SIZE
+from cxlab.dataset import Dataset
+from cxlab.journeys import days
+from cxlab.results import Result
+from cxlab.survey import nps_category
+
+NO_NPS = "no NPS answers in this dataset; it needs a surveys table with metric 'nps'"
+
+STOPWORDS = frozenset(
+    "a an and are as at be but by for from had has have i in is it its me my no not of on or so "
+    "that the their them they this to too very was we were with you your again all just".split()
+)
+
+
+def nps_followup(dataset: Dataset, features: pl.DataFrame) -> pl.DataFrame:
+    """Each customer's first NPS answer, with time from it to churn or the end of observation
+    (time before answering cannot end in churn, so it is not counted) and ``nps_category``."""
+    first = (
+        dataset.surveys.filter(pl.col("metric") == "nps")
+        .sort("responded_at")
+        .group_by("customer_id")
+        .agg(pl.col("responded_at").first(), pl.col("score").first())
+    )
+    end = dataset.observation_end
+    data = first.join(features.select("customer_id", "is_churned", "churned_at"), on="customer_id").select(
+        "customer_id",
+        days(pl.coalesce("churned_at", pl.lit(end)) - pl.col("responded_at")).ceil().alias("duration"),
+        pl.col("is_churned").alias("churned"),
+        nps_category(pl.col("score")).alias("nps_category"),
+    )
+    return data.filter(pl.col("duration") > 0)
+
+
+def detractor_hazard_ratio(followup: pl.DataFrame) -> Result:
+    """Hazard ratio of churn for detractors and passives against promoters (Cox, lifelines).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from cxlab import voice
+    >>> schema = {"duration": pl.Float64, "churned": pl.Boolean, "nps_category": pl.String}
+    >>> empty = pl.DataFrame(schema=schema)
+    >>> voice.detractor_hazard_ratio(empty).estimable
+    False
+    """
+    schema = {"category": pl.String, "vs": pl.String, "hazard_ratio": pl.Float64}
+    schema |= {"ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64}
+    title = "Churn of detractors and passives against promoters"
+    data = followup
+    present = [c for c in ("detractor", "passive") if c in data["nps_category"]]
+    counts = {"customers": data.height, "churned": int(data["churned"].sum())}
+    if data.height == 0:
+        return Result.not_estimable(NO_NPS, pl.DataFrame(schema=schema), title=title)
+    if counts["churned"] == 0 or not present or "promoter" not in data["nps_category"]:
+        reason = "it needs churn after the answers, and promoters as well as detractors or passives"
+        return Result.not_estimable(reason, pl.DataFrame(schema=schema), counts=counts, title=title)
+    design = data.select(
+        "duration",
+        pl.col("churned").cast(pl.Float64),
+        *((pl.col("nps_category") == c).cast(pl.Float64).alias(c) for c in present),
+    ).to_pandas()
+    summary = CoxPHFitter().fit(design, "duration", "churned").summary
+    table = pl.DataFrame(
+        {
+            "category": present,
+            "vs": "promoter",
+            "hazard_ratio": summary.loc[present, "exp(coef)"].to_numpy(),
+            "ci_low": summary.loc[present, "exp(coef) lower 95%"].to_numpy(),
+            "ci_high": summary.loc[present, "exp(coef) upper 95%"].to_numpy(),
+            "p_value": summary.loc[present, "p"].to_numpy(),
+        },
+        schema=schema,
+    )
+    text = "; ".join(
+        f"{r['category']}s churn at {r['hazard_ratio']:.2f} times the rate of promoters "
+        f"(95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f})"
+        for r in table.iter_rows(named=True)
+    )
+    return Result(table, counts, None, title, text=f"{text}, among {counts['customers']:,} customers.")
+
+
+def responder_comparison(
+    dataset: Dataset, features: pl.DataFrame, archetypes: pl.DataFrame | None = None
+) -> Result:
+    """Responders against non-responders: customers, retention and (with archetypes) the mix,
+    so that non-response bias is visible."""
+    title = "Responders and non-responders"
+    if dataset.surveys.is_empty():
+        return Result.not_estimable("no survey answers in this dataset", title=title)
+    responders = dataset.surveys["customer_id"].unique().implode()
+    frame = features.with_columns(
+        pl.when(pl.col("customer_id").is_in(responders))
+        .then(pl.lit("responders"))
+        .otherwise(pl.lit("non-responders"))
+        .alias("group")
+    )
+    if archetypes is not None:
+        frame = frame.join(archetypes.select("customer_id", "archetype_name"), on="customer_id", how="left")
+    summary = frame.group_by("group").agg(
+        pl.len().alias("n_customers"), (1 - pl.col("is_churned").mean()).alias("retention_rate")
+    )
+    text = "If responders and non-responders differ, the scores describe the responders, not all customers."
+    if archetypes is None:
+        return Result(summary.sort("group"), {}, None, title, text=text)
+    mix = (
+        frame.group_by("group", "archetype_name")
+        .len()
+        .with_columns((pl.col("len") / pl.col("len").sum().over("group")).alias("share"))
+        .pivot(on="archetype_name", index="group", values="share")
+    )
+    return Result(summary.join(mix, on="group").sort("group"), {}, None, title, text=text)
+
+
+def ratings_after_exposure(
+    dataset: Dataset, features: pl.DataFrame, *, min_cell_size: int = MIN_CELL_SIZE
+) -> Result:
+    """Mean first NPS of customers exposed and not exposed to each touchpoint in the window."""
+    first_nps = (
+        dataset.surveys.filter(pl.col("metric") == "nps").sort("responded_at")
+        .group_by("customer_id").agg(pl.col("score").first().alias("nps_score"))
+    )  # fmt: skip
+    rated = features.join(first_nps, on="customer_id")
+    rows = []
+    for column in [c for c in features.columns if c.startswith("exposed_")]:
+        exposed, unexposed = (rated.filter(pl.col(column) == flag)["nps_score"] for flag in (True, False))
+        if min(len(exposed), len(unexposed)) >= min_cell_size:
+            rows.append(
+                {"touchpoint": column.removeprefix("exposed_"), "n_exposed": len(exposed),
+                 "n_unexposed": len(unexposed),
+                 "mean_nps_exposed": exposed.mean(), "mean_nps_unexposed": unexposed.mean(),
+                 "difference": exposed.mean() - unexposed.mean()}
+            )  # fmt: skip
+    title = "First NPS after exposure to each touchpoint"
+    if not rows:
+        reason = f"no touchpoint has {min_cell_size} NPS answers from exposed and from unexposed customers"
+        return Result.not_estimable(NO_NPS if rated.is_empty() else reason, title=title)
+    text = "Mean first NPS score (0-10) of customers who did and did not use each touchpoint (unadjusted)."
+    return Result(pl.DataFrame(rows).sort("difference"), {"customers": rated.height}, None, title, text=text)
+
+
+def comment_terms(dataset: Dataset, *, top: int = 15) -> Result:
+    """The most frequent words and two-word phrases in NPS comments of detractors and of
+    promoters: ``group``, ``term``, ``n`` (comments containing it), ``share`` of the group's comments."""
+    comments = dataset.surveys.filter(pl.col("metric") == "nps", pl.col("comment").is_not_null()).select(
+        nps_category(pl.col("score")).alias("group"), "comment"
+    )
+    rows = []
+    for group in ("detractor", "promoter"):
+        texts = comments.filter(pl.col("group") == group)["comment"].to_list()
+        counts = Counter(term for text in texts for term in set(_terms(text)))
+        rows += [
+            {"group": group, "term": term, "n": n, "share": n / len(texts)}
+            for term, n in counts.most_common(top)
+        ]
+    table = pl.DataFrame(
+        rows, schema={"group": pl.String, "term": pl.String, "n": pl.Int64, "share": pl.Float64}
+    )
+    title = "Words in NPS comments"
+    if comments.is_empty():
+        return Result.not_estimable("no NPS comments in this dataset", table, title=title)
+    text = (
+        f"The most frequent words and phrases in {comments.height:,} NPS comments of detractors and promoters"
+    )
+    text += "."
+    return Result(table, {"comments": comments.height}, None, title, text=text)
+
+
+def _terms(text: str) -> list[str]:
+    words = [w for w in re.findall(r"[a-z][a-z']+", text.lower()) if w not in STOPWORDS]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
