@@ -87,7 +87,7 @@ class Result:
         return f"<{type(self).__name__}: {self.summary.height} rows{state}>"
 
     def _repr_html_(self) -> str:
-        text = f"<p>{html.escape(self.describe())}</p>"
+        text = f"<p>{html.escape(self.describe(), quote=False)}</p>"
         if self.summary.is_empty():
             return text
         from cxlab.display import table_html
