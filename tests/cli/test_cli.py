@@ -352,9 +352,25 @@ def test_the_built_wheel_runs_from_any_directory(tiny, tmp_path):
     # The venv borrows this environment's dependencies through a path entry, whose .pth files
     # (among them the editable cxlab) are not processed, so only the wheel's cxlab is seen.
     root = Path(__file__).resolve().parents[2]
-    wheels = tmp_path / "wheels"
+    wheels, source = tmp_path / "wheels", tmp_path / "source"
+    # setuptools builds in the source tree (build/); a copy keeps the checkout clean and stale-free
+    at_root = {".git", ".venv", "build", "data", "reports"}  # src/cxlab/data is package data: keep it
+    shutil.copytree(
+        root, source, ignore=lambda d, names: [n for n in names if Path(d) == root and n in at_root]
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, root],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            wheels,
+            source,
+        ],
         check=True,
         capture_output=True,
     )
