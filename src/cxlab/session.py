@@ -88,10 +88,6 @@ class OpenRun:
         """Save result table ``name`` of the run (see :data:`cxlab.rundir.OUTPUT_TABLES`)."""
         return self.run.write_table(name, table)
 
-    def read_table(self, name: str) -> pl.DataFrame | None:
-        """Result table ``name`` an earlier notebook of the run wrote, or None."""
-        return self.run.read_table(name)
-
 
 def open_run(
     run_dir: str | Path,

@@ -162,15 +162,9 @@ class Findings:
 
     def touchpoint_findings(self) -> Bullets:
         """Sentences for the touchpoints that help and hurt retention most (adjusted effects)."""
-        if self.impact is None:
+        difference = self.retention_differences()
+        if difference is None:
             return Bullets([f"Touchpoint effects are {MISSING}."])
-        large = (pl.col("n_exposed") >= self.min_cell_size) & (pl.col("n_unexposed") >= self.min_cell_size)
-        difference = self.impact.filter(
-            pl.col("method") == "retention_diff",
-            pl.col("segment") == "all",
-            pl.col("estimate").is_not_null(),
-            large,
-        )
         if difference.height == 0:
             return Bullets(
                 [

@@ -170,9 +170,9 @@ def comment_terms(dataset: Dataset, *, top: int = 15) -> Result:
     if comments.is_empty():
         return Result.not_estimable("no NPS comments in this dataset", table, title=title)
     text = (
-        f"The most frequent words and phrases in {comments.height:,} NPS comments of detractors and promoters"
+        f"The most frequent words and phrases in {comments.height:,} NPS comments of detractors "
+        "and promoters."
     )
-    text += "."
     return Result(table, {"comments": comments.height}, None, title, text=text)
 
 
