@@ -28,6 +28,7 @@ from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS
 from cxlab.dataset import Dataset
 from cxlab.journeys import days, journey_events
 from cxlab.results import Result
+from cxlab.rundir import OUTPUT_TABLES
 
 START, RETAINED, CHURNED = "(start)", "(retained)", "(churned)"
 
@@ -141,10 +142,7 @@ def _normalise(table: pl.DataFrame, n_customers: int) -> pl.DataFrame:
     )
 
 
-ATTRIBUTION_COLUMNS = {
-    "touchpoint": pl.String, "method": pl.String, "conversion": pl.String, "credit": pl.Float64,
-    "n_customers": pl.Int64,
-}  # fmt: skip
+ATTRIBUTION_COLUMNS = OUTPUT_TABLES["attribution.csv"].columns
 
 
 def attribution(

@@ -36,14 +36,10 @@ from scipy.stats import norm
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_EXPOSED, N_BOOTSTRAP, RANDOM_STATE
 from cxlab.exceptions import DataContractError
 from cxlab.results import Result
+from cxlab.rundir import OUTPUT_TABLES
 
 MAX_LEVELS = 20
 """An attribute with more levels than this is left out of the model (and the note says so)."""
-
-IMPACT_COLUMNS = [
-    "touchpoint", "method", "segment", "estimate", "ci_low", "ci_high", "p_value",
-    "n_exposed", "n_unexposed", "ph_p_value", "note",
-]  # fmt: skip
 
 
 class ImpactWarning(UserWarning):
@@ -235,10 +231,10 @@ def retention_curves(
         frame = frame.with_columns(pl.lit("all customers").alias("all"))
     if frame.height == 0:
         reason = landmark.no_churn_reason if isinstance(landmark, Landmark) else "nobody to follow"
-        return RetentionCurves.not_estimable(reason, _curve_frame([], window), title=title, by=by)
+        return RetentionCurves.not_estimable(reason, _curve_frame(None, window), title=title, by=by)
     if by not in frame.columns:
         reason = f"there is no '{by}' to compare groups by in this data"
-        return RetentionCurves.not_estimable(reason, _curve_frame([], window), title=title, by=by)
+        return RetentionCurves.not_estimable(reason, _curve_frame(None, window), title=title, by=by)
     data = frame.select("duration", "churned", pl.col(by).cast(pl.String)).drop_nulls(by).to_pandas()
     fitters = {
         str(group): KaplanMeierFitter(label=str(group)).fit(rows["duration"], rows["churned"])
@@ -247,16 +243,20 @@ def retention_curves(
     p_value = None
     if len(fitters) >= 2:
         p_value = float(multivariate_logrank_test(data["duration"], data[by], data["churned"]).p_value)
-    table = _curve_frame(retention_at(fitters, days=(30, 90, horizon_days)).to_dicts(), window)
+    table = _curve_frame(retention_at(fitters, days=(30, 90, horizon_days)), window)
     counts = {"customers": len(data), "churned": int(data["churned"].sum()), "groups": len(fitters)}
     return RetentionCurves(table, counts, None, title, fitters=fitters, p_value=p_value, by=by)
 
 
-def _curve_frame(rows: list[dict], window: int | None) -> pl.DataFrame:
-    schema = {"group": pl.String, "days": pl.Int64, "n_at_start": pl.Int64}
-    schema |= {c: pl.Float64 for c in ("retention", "ci_low", "ci_high")}
-    frame = pl.DataFrame(rows, schema=schema)
+def _curve_frame(frame: pl.DataFrame | None, window: int | None) -> pl.DataFrame:
+    """Retention-at rows (none when ``frame`` is None) with the window they were computed at."""
+    frame = pl.DataFrame(schema=_CURVE_SCHEMA) if frame is None else frame
     return frame.with_columns(pl.lit(window, pl.Int64).alias("exposure_window_days"))
+
+
+_CURVE_SCHEMA = {"group": pl.String, "days": pl.Int64, "n_at_start": pl.Int64} | {
+    c: pl.Float64 for c in ("retention", "ci_low", "ci_high")
+}
 
 
 def exposure_curves(
@@ -267,7 +267,7 @@ def exposure_curves(
     title = f"Retention by use of {touchpoint.replace('_', ' ')} in the window (unadjusted)"
     if not touchpoint or f"exposed_{touchpoint}" not in landmark.data.columns:
         reason = f"no touchpoint '{touchpoint}' among the exposures" if touchpoint else "no effect to show"
-        return RetentionCurves.not_estimable(reason, _curve_frame([], None), title=title)
+        return RetentionCurves.not_estimable(reason, _curve_frame(None, None), title=title)
     return retention_curves(landmark, f"exposed_{touchpoint}", horizon_days=horizon_days, title=title)
 
 
@@ -293,8 +293,7 @@ def retention_at(fitters, days=(30, 90, HORIZON_DAYS)) -> pl.DataFrame:
                     "ci_high": float(at[1]) if observed else None,
                 }
             )
-    schema = {"group": pl.String, "days": pl.Int64, "n_at_start": pl.Int64}
-    return pl.DataFrame(rows, schema=schema | {c: pl.Float64 for c in ("retention", "ci_low", "ci_high")})
+    return pl.DataFrame(rows, schema=_CURVE_SCHEMA)
 
 
 # -- Cox model -----------------------------------------------------------------------------
@@ -415,15 +414,9 @@ def touchpoint_hazard_ratios(
 def _impact_frame(
     rows: list[dict], *, exposure_window_days: int | None = None, horizon_days: int | None = None
 ) -> pl.DataFrame:
-    schema = {c: pl.Float64 for c in IMPACT_COLUMNS} | {
-        c: pl.String for c in ("touchpoint", "method", "segment", "note")
-    }
-    schema |= {"n_exposed": pl.Int64, "n_unexposed": pl.Int64}
-    frame = pl.DataFrame(rows, schema={c: schema[c] for c in IMPACT_COLUMNS})
-    return frame.with_columns(
-        pl.lit(exposure_window_days, pl.Int64).alias("exposure_window_days"),
-        pl.lit(horizon_days, pl.Int64).alias("horizon_days"),
-    )
+    settings = {"exposure_window_days": exposure_window_days, "horizon_days": horizon_days}
+    frame = pl.DataFrame(rows, schema=OUTPUT_TABLES["touchpoint_impact.csv"].columns)
+    return frame.with_columns(pl.lit(v, pl.Int64).alias(c) for c, v in settings.items())
 
 
 def _design(data: pl.DataFrame, exposures: list[str], *, adjust_for_archetype: bool) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from scipy import stats
 from cxlab.config import DRIVER_N_BOOTSTRAP, DRIVER_OUTCOME, MIN_CELL_SIZE, RANDOM_STATE
 from cxlab.dataset import Dataset
 from cxlab.results import Result
+from cxlab.rundir import OUTPUT_TABLES
 from cxlab.schema import METRIC_SCALES
 
 SCORE_COLUMNS = ["metric", "touchpoint", "segment", "stage", "month", "n", "score", "ci_low", "ci_high"]
@@ -251,11 +252,7 @@ def relative_weights(corr: np.ndarray) -> np.ndarray:
     return (lam**2) @ (beta**2)
 
 
-DRIVER_COLUMNS = {
-    "outcome": pl.String, "driver": pl.String, "method": pl.String, "importance": pl.Float64,
-    "ci_low": pl.Float64, "ci_high": pl.Float64, "r2": pl.Float64, "rank": pl.Int64,
-    "scale": pl.String, "mean_score": pl.Float64, "n_responses": pl.Int64,
-}  # fmt: skip
+DRIVER_COLUMNS = OUTPUT_TABLES["survey_drivers.csv"].columns
 
 
 @dataclass(repr=False, eq=False)
