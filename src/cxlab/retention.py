@@ -612,7 +612,8 @@ def _bootstrap_sd(cox: HazardRatios, horizon: float, n_bootstrap: int, size: int
     estimates = []
     for _ in range(n_bootstrap):
         sample = cox.design.iloc[rng.integers(0, n, m)].reset_index(drop=True)
-        sample = sample.loc[:, sample.nunique() > 1]  # a rare level may be absent from a resample
+        varies = (sample.nunique() > 1) | sample.columns.isin(["duration", "churned"])
+        sample = sample.loc[:, varies]  # a rare level may be absent from a resample; the outcome stays
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)

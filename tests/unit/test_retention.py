@@ -151,3 +151,12 @@ def test_prediction_is_better_than_chance_and_leans_on_the_real_signals():
     assert set(result.importance["feature"].head(2)) == {"exposed_chat", "attr_segment"}
     assert result.counts["customers"] + result.counts["censored"] == 3_000
     assert "ROC AUC" in result.describe()
+
+
+def test_retention_difference_when_every_analysed_customer_churned():
+    # All churned: the event column is constant, and the bootstrap must keep it (it was dropped).
+    landmark = _simulated(n=1_500)
+    landmark = Landmark(landmark.data.with_columns(pl.lit(True).alias("churned")), 30)
+    difference = retention.retention_difference(retention.touchpoint_hazard_ratios(landmark), n_bootstrap=3)
+    chat = difference.summary.filter(touchpoint="chat").row(0, named=True)
+    assert chat["ci_low"] < chat["estimate"] < chat["ci_high"]
