@@ -43,15 +43,18 @@ class OutputTable:
     description: str
     more_columns: str = ""  # what follows the fixed columns, for tables whose width varies
 
-    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def conform(self, frame: pl.DataFrame, *, written_earlier: bool = False) -> pl.DataFrame:
         """``frame`` with every declared column, in order and cast to its type.
 
-        A frame with no columns at all (nothing to report) becomes the empty table; a frame
-        that lacks some declared columns is a programming error and raises."""
+        A frame with no columns at all (nothing to report) becomes the empty table. A frame
+        that lacks some declared columns raises, unless it was ``written_earlier`` by an
+        older cxlab (the contract only ever adds columns): those columns are then empty."""
         if not frame.columns:
             return pl.DataFrame(schema=self.columns)
         missing = [c for c in self.columns if c not in frame.columns]
-        if missing:
+        if missing and written_earlier:
+            frame = frame.with_columns(pl.lit(None, self.columns[c]).alias(c) for c in missing)
+        elif missing:
             raise DataContractError(
                 f"Result table {self.file} lacks column(s) {', '.join(missing)}; "
                 f"it must have {', '.join(self.columns)}."
@@ -293,7 +296,7 @@ class RunDir:
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
         frame = pl.read_csv(path, schema_overrides=spec.columns, infer_schema_length=None)
-        return spec.conform(frame)
+        return spec.conform(frame, written_earlier=True)
 
     def table_names(self) -> list[str]:
         """The result tables this run holds, by file name."""

@@ -122,3 +122,13 @@ def test_a_landmark_at_another_window_than_the_features_is_refused(tiny):
     assert retention.landmark_data(features).exposure_window_days == 30
     with pytest.raises(DataContractError, match="built with an exposure window of \\[30\\] days"):
         retention.landmark_data(features, exposure_window_days=90)
+
+
+def test_a_table_written_by_an_older_cxlab_reads_with_the_added_columns_empty(tmp_path):
+    # The run index reads every run in reports/, including runs from before a column was added.
+    run = RunDir(tmp_path)
+    run.tables.mkdir()
+    pl.DataFrame({"group": ["all"], "days": [180], "n_at_start": [9], "retention": [0.8], "ci_low": [0.7],
+                  "ci_high": [0.9]}).write_csv(run.table_path("retention_overall.csv"))  # fmt: skip
+    back = run.read_table("retention_overall.csv")
+    assert back["retention"].to_list() == [0.8] and back["exposure_window_days"].to_list() == [None]
