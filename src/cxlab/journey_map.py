@@ -102,6 +102,28 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
     A customer reaches a stage when their furthest stage is that one or a later one (so
     the funnel never widens); ``n_with_stage_events`` counts those with events in the stage
     itself. ``share`` is of all customers, events or not.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+    observation_end : datetime, optional
+        Ignore events after it; default the dataset's end of observation.
+
+    Returns
+    -------
+    Result
+        ``summary``: ``stage``, ``n_customers``, ``share``, ``conversion_from_previous``,
+        ``drop_off``, ``n_with_stage_events``; not estimable when no touchpoint has a stage.
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(300, random_state=0).load()
+    >>> funnel = journey_map.stage_funnel(dataset)
+    >>> funnel.summary["n_customers"].is_sorted(descending=True)
+    True
     """
     rank = {stage: i for i, stage in enumerate(STAGES)}
     events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(STAGES))
@@ -143,6 +165,30 @@ def transitions(
     with ``end_states=True`` the end is split into ``(churned)`` and ``(active)``.
     ``probability`` is the share of ``from_touchpoint``'s outgoing transitions;
     ``median_days`` is the median time between the two events.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset.
+    end_states : bool, default False
+        Split ``(end)`` into ``(churned)`` and ``(active)``.
+    observation_end : datetime, optional
+        Ignore events after it; default the dataset's end of observation.
+
+    Returns
+    -------
+    Result
+        ``summary``: ``from_touchpoint``, ``to_touchpoint``, ``count``, ``probability``,
+        ``median_days``.
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(300, random_state=0).load()
+    >>> steps = journey_map.transitions(dataset).summary
+    >>> steps.group_by("from_touchpoint").agg(p=pl.col("probability").sum())["p"].round(6).unique().to_list()
+    [1.0]
     """
     events = journey_events(dataset, observation_end)
     end = pl.lit(END)
@@ -189,6 +235,33 @@ def friction_points(
     whose following ``within_days`` lie inside the observation period (later ones cannot
     show what follows them); ``n_csat`` counts its CSAT answers, ``n_low_csat`` those at
     or below ``low_csat``. Sorted by the share followed by support.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset.
+    within_days : int, default 7
+        How soon after the event a support contact or churn counts as following it.
+    low_csat : float, default 2
+        CSAT answers at or below it count as low.
+    support_touchpoints : tuple of str
+        The touchpoints that are support contacts.
+    observation_end : datetime, optional
+        Ignore events after it; default the dataset's end of observation.
+
+    Returns
+    -------
+    Result
+        ``summary``: one row per touchpoint with each count and its share.
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(300, random_state=0).load()
+    >>> friction = journey_map.friction_points(dataset, within_days=14).summary
+    >>> bool((friction["n_followed_by_support"] <= friction["n_events"]).all())
+    True
     """
     end = observation_end or dataset.observation_end
     horizon = timedelta(days=within_days)
@@ -264,6 +337,29 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
     Touchpoints outside a stage's ``top`` most common become ``other``; a stage a customer
     never reached is ``(none)``. Returns ``from_stage``, ``from_touchpoint``, ``to_stage``,
     ``to_touchpoint``, ``n_customers`` for each pair of consecutive stages.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset.
+    top : int, default 5
+        Touchpoints kept by name in each stage.
+    observation_end : datetime, optional
+        Ignore events after it; default the dataset's end of observation.
+
+    Returns
+    -------
+    Result
+        ``summary`` as above; not estimable when no touchpoint has a stage.
+
+    Examples
+    --------
+    >>> from cxlab import journey_map
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(300, random_state=0).load()
+    >>> flows = journey_map.stage_flows(dataset, top=3).summary
+    >>> flows.group_by("from_stage").agg(pl.col("n_customers").sum())["n_customers"].n_unique()
+    1
     """
     events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(STAGES))
     first = events.group_by("customer_id", "stage").agg(pl.col("touchpoint").first())
@@ -300,6 +396,18 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
 def last_steps_before_churn(dataset: Dataset, *, top: int = 10) -> Result:
     """The touchpoints after which journeys most often end in churn: the ``(churned)`` rows of
     :func:`transitions` with end states, by probability (a share of the touchpoint's next steps).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset.
+    top : int, default 10
+        Touchpoints to keep, highest probability first.
+
+    Returns
+    -------
+    Result
+        Rows of :func:`transitions` into ``(churned)``; not estimable when nobody churned.
 
     Examples
     --------

@@ -31,6 +31,28 @@ def profile_archetypes(
     much). Profiles: ``archetype``, ``archetype_name``, ``n_customers``, ``share``,
     ``retention_rate`` (empty without ``is_churned``), ``over_represented`` and
     ``under_represented`` (the ``top`` touchpoints furthest above / below the population).
+
+    Parameters
+    ----------
+    table : polars.DataFrame
+        One row per customer, with ``share_*`` columns (else every numeric column is profiled).
+    labels : numpy.ndarray
+        The archetype of each row.
+    top : int, default 3
+        Touchpoints named as over- and under-represented.
+
+    Returns
+    -------
+    (lifts, profiles) : tuple of polars.DataFrame
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import polars as pl
+    >>> table = pl.DataFrame({"share_tp_app": [1.0, 0.8, 0.0], "share_tp_store": [0.0, 0.2, 1.0]})
+    >>> lifts, profiles = profile_archetypes(table, np.array([0, 0, 1]))
+    >>> profiles["n_customers"].to_list()
+    [2, 1]
     """
     labelled = table.with_columns(pl.Series("archetype", labels, dtype=pl.Int32))
     features = [c for c in table.columns if c.startswith("share_")] or [
@@ -71,6 +93,17 @@ def profile_assignment(features: pl.DataFrame, assigned: pl.DataFrame) -> Archet
     """:func:`profile_archetypes` of archetypes assigned elsewhere (``customer_id``,
     ``archetype``, ``archetype_name``, one row per customer of ``features``, as
     :func:`cxlab.spark.assign_archetypes` returns), keeping the names they were given.
+
+    Parameters
+    ----------
+    features : polars.DataFrame
+        One row per customer with ``customer_id`` and ``share_*`` columns.
+    assigned : polars.DataFrame
+        ``customer_id``, ``archetype``, ``archetype_name``.
+
+    Returns
+    -------
+    ArchetypeProfiles
 
     Examples
     --------

@@ -61,7 +61,21 @@ class QualitySummary:
 
 
 def summarize_quality(dataset: Dataset) -> QualitySummary:
-    """Summarise what was loaded and rejected, the time range and the catalog coverage."""
+    """Summarise what was loaded and rejected, the time range and the catalog coverage.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+
+    Examples
+    --------
+    >>> from cxlab import quality
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(200, random_state=0).load()
+    >>> quality.summarize_quality(dataset).n_customers
+    200
+    """
     events = dataset.interactions
     known = dataset.touchpoints["touchpoint"].implode()
     uncatalogued = (
@@ -85,7 +99,21 @@ def summarize_quality(dataset: Dataset) -> QualitySummary:
 
 
 def events_by_month(dataset: Dataset) -> pl.DataFrame:
-    """Events per calendar month and journey stage: ``month``, ``stage``, ``n_events``."""
+    """Events per calendar month and journey stage: ``month``, ``stage``, ``n_events``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+
+    Examples
+    --------
+    >>> from cxlab import quality
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(200, random_state=0).load()
+    >>> quality.events_by_month(dataset)["n_events"].sum() == dataset.interactions.height
+    True
+    """
     return (
         dataset.interactions.group_by(pl.col("timestamp").dt.truncate("1mo").alias("month"), "stage")
         .len("n_events")
@@ -94,7 +122,21 @@ def events_by_month(dataset: Dataset) -> pl.DataFrame:
 
 
 def touchpoint_mix(dataset: Dataset) -> pl.DataFrame:
-    """Events and customers per touchpoint, in stage order, with each touchpoint's share of events."""
+    """Events and customers per touchpoint, in stage order, with each touchpoint's share of events.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+
+    Examples
+    --------
+    >>> from cxlab import quality
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(200, random_state=0).load()
+    >>> round(quality.touchpoint_mix(dataset)["share_of_events"].sum(), 6)
+    1.0
+    """
     stage_order = {s: i for i, s in enumerate((*STAGES, UNKNOWN))}
     return (
         dataset.interactions.group_by("touchpoint", "stage", "channel", "kind")
@@ -109,7 +151,21 @@ def touchpoint_mix(dataset: Dataset) -> pl.DataFrame:
 
 
 def channel_mix(dataset: Dataset) -> pl.DataFrame:
-    """Events per channel and kind: ``channel``, ``kind``, ``n_events``, ``share_of_events``."""
+    """Events per channel and kind: ``channel``, ``kind``, ``n_events``, ``share_of_events``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+
+    Examples
+    --------
+    >>> from cxlab import quality
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(200, random_state=0).load()
+    >>> quality.channel_mix(dataset).columns
+    ['channel', 'kind', 'n_events', 'share_of_events']
+    """
     return (
         dataset.interactions.group_by("channel", "kind")
         .len("n_events")
@@ -119,7 +175,21 @@ def channel_mix(dataset: Dataset) -> pl.DataFrame:
 
 
 def survey_counts(dataset: Dataset) -> pl.DataFrame:
-    """Survey answers per metric and rated touchpoint (``relationship`` when none)."""
+    """Survey answers per metric and rated touchpoint (``relationship`` when none).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+
+    Examples
+    --------
+    >>> from cxlab import quality
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(200, random_state=0).load()
+    >>> quality.survey_counts(dataset)["n_answers"].sum() == dataset.surveys.height
+    True
+    """
     return (
         dataset.surveys.with_columns(pl.col("touchpoint").fill_null("relationship"))
         .group_by("metric", "touchpoint")

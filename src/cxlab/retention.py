@@ -659,6 +659,20 @@ def effects_by_archetype(
     """``cox_hr`` rows within each archetype (``segment`` = its name), adjusted for the other
     exposures and the attributes; touchpoints too rare within an archetype say so in ``note``.
 
+    Parameters
+    ----------
+    landmark : Landmark
+        :func:`landmark_data` of features joined with ``archetype_name``.
+    min_exposed : int
+        Touchpoints with fewer exposed customers (or churners among them) in an archetype are
+        not estimated there.
+    penalizer : float, default 0.0
+        Ridge penalty of lifelines' ``CoxPHFitter``.
+
+    Returns
+    -------
+    ArchetypeEffects
+
     Examples
     --------
     >>> from cxlab import retention

@@ -25,7 +25,31 @@ STOPWORDS = frozenset(
 
 def nps_followup(dataset: Dataset, features: pl.DataFrame) -> pl.DataFrame:
     """Each customer's first NPS answer, with time from it to churn or the end of observation
-    (time before answering cannot end in churn, so it is not counted) and ``nps_category``."""
+    (time before answering cannot end in churn, so it is not counted) and ``nps_category``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+    features : polars.DataFrame
+        The per-customer features (:func:`cxlab.journeys.build_features`).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``customer_id``, ``duration`` (days), ``churned``, ``nps_category``.
+
+    Examples
+    --------
+    >>> from cxlab import voice
+    >>> from cxlab.journeys import build_features
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(400, random_state=0).load()
+    >>> features = build_features(dataset)
+    >>> followup = voice.nps_followup(dataset, features)
+    >>> bool((followup["duration"] > 0).all())
+    True
+    """
     first = (
         dataset.surveys.filter(pl.col("metric") == "nps")
         .sort("responded_at")
@@ -44,6 +68,17 @@ def nps_followup(dataset: Dataset, features: pl.DataFrame) -> pl.DataFrame:
 
 def detractor_hazard_ratio(followup: pl.DataFrame) -> Result:
     """Hazard ratio of churn for detractors and passives against promoters (Cox, lifelines).
+
+    Parameters
+    ----------
+    followup : polars.DataFrame
+        As :func:`nps_followup` returns it.
+
+    Returns
+    -------
+    Result
+        ``summary``: ``category``, ``vs``, ``hazard_ratio``, ``ci_low``, ``ci_high``,
+        ``p_value``; not estimable without churn after the answers or without promoters.
 
     Examples
     --------
@@ -94,7 +129,33 @@ def responder_comparison(
     dataset: Dataset, features: pl.DataFrame, archetypes: pl.DataFrame | None = None
 ) -> Result:
     """Responders against non-responders: customers, retention and (with archetypes) the mix,
-    so that non-response bias is visible."""
+    so that non-response bias is visible.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+    features : polars.DataFrame
+        The per-customer features (:func:`cxlab.journeys.build_features`).
+    archetypes : polars.DataFrame, optional
+        ``customer_id`` and ``archetype_name``; adds each group's archetype mix.
+
+    Returns
+    -------
+    Result
+        ``summary``: ``group``, ``n_customers``, ``retention_rate`` (and one share column per
+        archetype); not estimable without survey answers.
+
+    Examples
+    --------
+    >>> from cxlab import voice
+    >>> from cxlab.journeys import build_features
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(400, random_state=0).load()
+    >>> features = build_features(dataset)
+    >>> voice.responder_comparison(dataset, features).summary["group"].to_list()
+    ['non-responders', 'responders']
+    """
     title = "Responders and non-responders"
     if dataset.surveys.is_empty():
         return Result.not_estimable("no survey answers in this dataset", title=title)
@@ -125,7 +186,36 @@ def responder_comparison(
 def ratings_after_exposure(
     dataset: Dataset, features: pl.DataFrame, *, min_cell_size: int = MIN_CELL_SIZE
 ) -> Result:
-    """Mean first NPS of customers exposed and not exposed to each touchpoint in the window."""
+    """Mean first NPS of customers exposed and not exposed to each touchpoint in the window.
+
+    Unadjusted: a difference is an association, not the touchpoint's effect.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+    features : polars.DataFrame
+        The per-customer features (:func:`cxlab.journeys.build_features`).
+    min_cell_size : int
+        Touchpoints with fewer exposed or unexposed answers are left out.
+
+    Returns
+    -------
+    Result
+        ``summary``: ``touchpoint``, ``n_exposed``, ``n_unexposed``, ``mean_nps_exposed``,
+        ``mean_nps_unexposed``, ``difference``, lowest difference first.
+
+    Examples
+    --------
+    >>> from cxlab import voice
+    >>> from cxlab.journeys import build_features
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(400, random_state=0).load()
+    >>> features = build_features(dataset)
+    >>> ratings = voice.ratings_after_exposure(dataset, features, min_cell_size=10)
+    >>> bool((ratings.summary["n_exposed"] >= 10).all())
+    True
+    """
     first_nps = (
         dataset.surveys.filter(pl.col("metric") == "nps").sort("responded_at")
         .group_by("customer_id").agg(pl.col("score").first().alias("nps_score"))
@@ -151,7 +241,31 @@ def ratings_after_exposure(
 
 def comment_terms(dataset: Dataset, *, top: int = 15) -> Result:
     """The most frequent words and two-word phrases in NPS comments of detractors and of
-    promoters: ``group``, ``term``, ``n`` (comments containing it), ``share`` of the group's comments."""
+    promoters: ``group``, ``term``, ``n`` (comments containing it), ``share`` of the group's comments.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset (:func:`cxlab.load_dataset`).
+    top : int, default 15
+        Terms kept per group.
+
+    Returns
+    -------
+    Result
+        Not estimable when there are no NPS comments.
+
+    Examples
+    --------
+    >>> from cxlab import voice
+    >>> from cxlab.journeys import build_features
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(400, random_state=0).load()
+    >>> features = build_features(dataset)
+    >>> terms = voice.comment_terms(dataset, top=5).summary
+    >>> terms.group_by("group").len()["len"].max() <= 5
+    True
+    """
     comments = dataset.surveys.filter(pl.col("metric") == "nps", pl.col("comment").is_not_null()).select(
         nps_category(pl.col("score")).alias("group"), "comment"
     )

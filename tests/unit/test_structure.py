@@ -4,6 +4,8 @@ names across modules, notebooks without control flow, result tables described as
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import json
 import re
 import subprocess
@@ -132,3 +134,34 @@ def test_a_table_written_by_an_older_cxlab_reads_with_the_added_columns_empty(tm
                   "ci_high": [0.9]}).write_csv(run.table_path("retention_overall.csv"))  # fmt: skip
     back = run.read_table("retention_overall.csv")
     assert back["retention"].to_list() == [0.8] and back["exposure_window_days"].to_list() == [None]
+
+
+ENTRY_POINTS = {
+    "journey_map": ["journey_paths", "stage_funnel", "transitions", "friction_points", "stage_flows",
+                    "last_steps_before_churn"],
+    "retention": ["landmark_data", "retention_curves", "touchpoint_hazard_ratios", "retention_difference",
+                  "effects_by_archetype"],
+    "survey": ["survey_scores", "key_drivers"],
+    "voice": ["nps_followup", "detractor_hazard_ratio", "responder_comparison", "ratings_after_exposure",
+              "comment_terms"],
+    "quality": ["summarize_quality", "events_by_month", "touchpoint_mix", "channel_mix", "survey_counts"],
+    "profiles": ["profile_archetypes", "profile_assignment"],
+    "attribution": ["attribution"],
+    "prediction": ["predict_retention"],
+    "journeys": ["build_features"],
+    "session": ["open_run"],
+    "io": ["load_dataset"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("module", sorted(ENTRY_POINTS))
+def test_entry_points_document_parameters_and_examples(module):
+    """Every analysis entry point has numpydoc Parameters and Examples (the examples run as doctests)."""
+    mod = importlib.import_module(f"cxlab.{module}")
+    missing = [
+        f"{name}: {section}"
+        for name in ENTRY_POINTS[module]
+        for section in ("Parameters\n", "Examples\n")
+        if section not in inspect.getdoc(getattr(mod, name))
+    ]
+    assert not missing, missing
