@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -115,6 +116,14 @@ def build_features(
     polars.DataFrame
         Columns as documented in :data:`FEATURE_COLUMNS`, every customer included (those
         without events have zero counts and empty first/last fields).
+
+    Examples
+    --------
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(200, random_state=0).load()
+    >>> features = build_features(dataset, exposure_window_days=14)
+    >>> features.height, features["exposure_window_days"].unique().to_list()
+    (200, [14])
     """
     if not isinstance(exposure_window_days, int) or exposure_window_days < 1:
         raise ValueError(
@@ -158,6 +167,46 @@ def build_features(
         frame = frame.join(part, on="customer_id", how="left", maintain_order="left")
     frame = frame.with_columns(days(end - pl.col("last_event_at")).alias("recency_days"))
     return _fill_counts(frame)
+
+
+def landmark_features(dataset: Dataset, *, exposure_window_days: int = 30) -> pl.DataFrame:
+    """:func:`build_features` from what was known at each customer's landmark: only events
+    before ``signup_at + exposure_window_days`` count (those before signup included).
+
+    A model of churn after the landmark may adjust for these, never for the whole history:
+    whoever stays longer uses other touchpoints later, so the whole history partly records
+    the outcome. The columns are the whole dataset's (:func:`feature_vocabulary`); the churn
+    and survey columns are as in :func:`build_features` and are not for adjustment.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A validated dataset.
+    exposure_window_days : int, default 30
+        The landmark, in days after signup.
+
+    Returns
+    -------
+    polars.DataFrame
+
+    Examples
+    --------
+    >>> from cxlab.synthetic import make_journeys
+    >>> dataset = make_journeys(200, random_state=0).load()
+    >>> early = landmark_features(dataset)
+    >>> bool((early["n_events"] <= build_features(dataset)["n_events"]).all())
+    True
+    """
+    landmark = pl.col("signup_at") + timedelta(days=exposure_window_days)
+    early = (
+        dataset.interactions.join(dataset.customers.select("customer_id", "signup_at"), on="customer_id")
+        .filter(pl.col("timestamp") < landmark)
+        .select(dataset.interactions.columns)
+    )
+    vocabulary = feature_vocabulary(dataset, exposure_window_days=exposure_window_days)
+    return build_features(
+        replace(dataset, interactions=early), exposure_window_days=exposure_window_days, vocabulary=vocabulary
+    )
 
 
 _MIXES = (("touchpoint", "tp"), ("channel", "channel"), ("stage", "stage"), ("kind", "kind"))

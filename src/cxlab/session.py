@@ -84,6 +84,23 @@ class OpenRun:
         ``archetypes.csv`` when it covers them all, else archetypes fitted with the defaults."""
         return archetypes_for(self.features, self.run.path, random_state=self.random_state)
 
+    @cached_property
+    def landmark_archetypes(self) -> pl.DataFrame | None:
+        """Archetypes as known at each customer's landmark, for the impact model to adjust for:
+        as many as :attr:`archetypes`, clustered on :func:`cxlab.journeys.landmark_features`
+        (events before the end of the exposure window only). None when the run has no events
+        (a run from per-customer tables): the model then adjusts for exposures and attributes."""
+        from cxlab.archetypes import JourneyArchetypes
+        from cxlab.journeys import landmark_features
+
+        if self.dataset.interactions.is_empty():
+            logger.info("No events: the impact model adjusts for exposures and attributes only")
+            return None
+        early = landmark_features(self.dataset, exposure_window_days=self.exposure_window_days)
+        k = self.archetypes["archetype"].n_unique()
+        model = JourneyArchetypes(n_archetypes=k, random_state=self.random_state)
+        return model.fit(early).assign(early)
+
     def write_table(self, name: str, table: pl.DataFrame | Result) -> Path:
         """Save result table ``name`` of the run (see :data:`cxlab.rundir.OUTPUT_TABLES`)."""
         return self.run.write_table(name, table)
@@ -118,6 +135,15 @@ def open_run(
     Returns
     -------
     OpenRun
+        ``dataset``, ``features`` and ``archetypes`` (computed on first use), and
+        ``write_table`` for the run folder's result tables.
+
+    Examples
+    --------
+    >>> from cxlab.synthetic import make_journeys
+    >>> data_dir = make_journeys(200, random_state=1).dataset.write(getfixture("tmp_path") / "d")
+    >>> open_run(getfixture("tmp_path") / "r", data_dir=data_dir).dataset.customers.height
+    200
     """
     return OpenRun(
         run_dir,

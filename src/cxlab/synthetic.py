@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -477,3 +477,80 @@ def _surveys_frame(s: dict, t0: datetime) -> pl.DataFrame:
         "touchpoint",
         "comment",
     )
+
+
+HABIT_TOUCHPOINTS = ("website", "billing", "transactional_email", "help_center", "store")
+"""The touchpoints of :func:`make_habit_journeys` besides its exposure."""
+
+
+def make_habit_journeys(
+    n_customers: int,
+    *,
+    exposure: str = "mobile_app",
+    log_hr: float = -0.4,
+    random_state: int = 0,
+    exposure_window_days: int = 30,
+) -> SyntheticData:
+    """Journeys where using ``exposure`` in the window is protective and later use of it
+    follows survival: a trap for any model that adjusts for the whole history.
+
+    Customers are alike (no archetypes, no confounding): half use ``exposure`` in their first
+    ``exposure_window_days`` days, which multiplies their later churn hazard by
+    ``exp(log_hr)``. After the window, everyone still active uses ``exposure`` more and more
+    (a habit), so a customer's share of ``exposure`` over the whole history mostly says how
+    long they stayed. Clustering on that history and adjusting for the clusters conditions on
+    a consequence of the outcome.
+
+    Examples
+    --------
+    >>> from cxlab.synthetic import make_habit_journeys
+    >>> data = make_habit_journeys(500, random_state=0)
+    >>> data.truth.exposure_log_hr
+    {'mobile_app': -0.4}
+    """
+    rng = np.random.default_rng(random_state)
+    t0, t_end, window = datetime(2024, 1, 1), 720.0, exposure_window_days
+    n = n_customers
+    signup = rng.uniform(0, t_end - 2 * window, n)
+    exposed = rng.random(n) < 0.5
+    churn = signup + window + rng.exponential(1 / (_BASELINE_HAZARD * 2 * np.exp(log_hr * exposed)))
+    active_end = np.minimum(churn, t_end)
+    names = [exposure, *HABIT_TOUCHPOINTS]
+    idx = np.arange(n)
+    # In the window: a purchase-like start, two background events, and the exposure if any.
+    cust = np.concatenate([idx, np.repeat(idx, 2), idx[exposed]])
+    day = signup[cust] + np.concatenate([np.zeros(n), rng.uniform(0.01, window, 2 * n + exposed.sum())])
+    tp = np.concatenate([np.full(n, 1), rng.integers(1, len(names), 2 * n), np.zeros(exposed.sum(), int)])
+    # After the window: a monthly event, at the exposure touchpoint the more the longer one stays.
+    span = np.clip(active_end - signup - window, 0, None)
+    later = np.repeat(idx, rng.poisson(span / 30))
+    later_day = signup[later] + window + rng.uniform(0, 1, later.size) * span[later]
+    habit = rng.random(later.size) < np.minimum(0.9, (later_day - signup[later] - window) / 180)
+    later_tp = np.where(habit, 0, rng.integers(1, len(names), later.size))
+    events = {
+        "customer": np.concatenate([cust, later]),
+        "day": np.concatenate([day, later_day]),
+        "touchpoint": np.concatenate([tp, later_tp]),
+        "value": np.full(cust.size + later.size, np.nan),
+        "names": names,
+    }
+    people = {
+        "n": n,
+        "signup": signup,
+        "churn": churn,
+        "business": np.zeros(n, bool),
+        "region": rng.choice(4, n),
+    }
+    customers = _customers_frame(people, t0, t_end)
+    surveys = pl.DataFrame(schema={c: pl.String for c in ("customer_id", "responded_at", "metric", "score")})
+    truth = Truth(
+        archetypes=customers.select(
+            "customer_id", pl.lit(0).alias("archetype"), pl.lit("all").alias("archetype_label")
+        ),
+        archetype_labels=("all",),
+        exposure_log_hr={exposure: log_hr},
+        archetype_log_hr=(0.0,),
+        exposure_window_days=window,
+        observation_end=str((t0 + timedelta(days=t_end)).date()),
+    )
+    return SyntheticData(ContractTables(customers, _events_frame(events, t0), surveys), truth)
