@@ -139,11 +139,19 @@ def run_analysis(
         _finish(run, out, manifest)
         raise
     _finish(run, out, manifest)
-    from cxlab.run_index import write_index
-
-    write_index(out.parent)
+    _write_index(out.parent)
     result.run_dir = out
     return result
+
+
+def _write_index(reports_dir: Path) -> None:
+    """Refresh ``reports_dir/index.html``; a failure is a warning, never the run's status."""
+    from cxlab.run_index import write_index
+
+    try:
+        write_index(reports_dir)
+    except (OSError, ValueError) as exc:
+        logger.warning("The run finished, but %s/index.html could not be refreshed: %s", reports_dir, exc)
 
 
 def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, kernel_name, timeout):

@@ -20,11 +20,7 @@ th,td{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:
 def write_index(reports_dir: str | Path) -> Path:
     """(Re)write ``reports_dir/index.html`` from the ``manifest.json`` of every run folder in it."""
     reports_dir = Path(reports_dir)
-    manifests = {
-        p: json.loads((p / "manifest.json").read_text())
-        for p in reports_dir.iterdir()
-        if (p / "manifest.json").is_file()
-    }
+    manifests = {p: _manifest(p) for p in reports_dir.iterdir() if (p / "manifest.json").is_file()}
     runs = sorted(manifests, key=lambda p: manifests[p].get("started_at") or "", reverse=True)
     rows = "\n".join(_row(run, manifests[run]) for run in runs)
     page = (
@@ -37,6 +33,14 @@ def write_index(reports_dir: str | Path) -> Path:
     target = reports_dir / "index.html"
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _manifest(run: Path) -> dict:
+    """A run's manifest; one that cannot be read is listed as such, not a reason to fail."""
+    try:
+        return json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"status": "unreadable", "error": f"manifest.json cannot be read: {exc}"}
 
 
 def _row(run: Path, manifest: dict) -> str:
