@@ -31,10 +31,10 @@ import polars as pl
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
-from scipy.stats import norm
 
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_EXPOSED, N_BOOTSTRAP, RANDOM_STATE
 from cxlab.exceptions import DataContractError
+from cxlab.inference import COMMON_OUTCOME, Q_LEVEL, describe_e_value, e_values, q_values
 from cxlab.results import Result
 from cxlab.rundir import OUTPUT_TABLES
 
@@ -407,8 +407,20 @@ def touchpoint_hazard_ratios(
     elif not estimable and reason is None:
         reason = f"no touchpoint exposure could be estimated (min_exposed={min_exposed}; see each row's note)"
     table = _impact_frame(rows, exposure_window_days=landmark.exposure_window_days)
+    common = landmark.counts.get("churned", 0) > COMMON_OUTCOME * max(data.height, 1)
+    table = _with_q_values(_with_e_values(table, common=common))
     result_counts = {"included": data.height, "churned": landmark.counts.get("churned", 0)}
     return HazardRatios(table, result_counts, reason, title, model=model, design=design, fitted=estimable)
+
+
+def _with_q_values(table: pl.DataFrame) -> pl.DataFrame:
+    """``q_value``: Benjamini–Hochberg over all the rows of ``table`` (one family)."""
+    return table.with_columns(q_values(table["p_value"]))
+
+
+def _with_e_values(table: pl.DataFrame, *, common: bool) -> pl.DataFrame:
+    """``e_value`` and ``e_value_ci`` of the hazard ratios in ``table``."""
+    return table.with_columns(e_values(table["estimate"], table["ci_low"], table["ci_high"], common=common))
 
 
 def _impact_frame(
@@ -560,8 +572,10 @@ def retention_difference(
     >>> difference.summary["method"].unique().to_list()
     ['retention_diff']
     """
+    # The difference is zero exactly when the hazard ratio is one: its test (p and q) is the Cox
+    # model's, better calibrated than a normal approximation over a few dozen bootstrap refits.
     rows = [
-        {k: r[k] for k in ("touchpoint", "n_exposed", "n_unexposed", "note")}
+        {k: r[k] for k in ("touchpoint", "n_exposed", "n_unexposed", "note", "p_value", "q_value")}
         for r in cox.summary.iter_rows(named=True)
     ]
     point = _g_computation(cox.model, cox.design, cox.fitted, horizon_days) if cox.fitted else {}
@@ -572,7 +586,6 @@ def retention_difference(
         if column in point:
             estimate, sd = point[column], spread.get(column, np.nan)
             row |= {"estimate": estimate, "ci_low": estimate - 1.96 * sd, "ci_high": estimate + 1.96 * sd}
-            row["p_value"] = float(2 * norm.sf(abs(estimate) / sd)) if sd > 0 else None
     window = _window_of(cox.summary)
     table = _impact_frame(rows, exposure_window_days=window, horizon_days=horizon_days)
     return RetentionDifference(
@@ -696,11 +709,114 @@ def effects_by_archetype(
         part = Landmark(subset, landmark.exposure_window_days, {"churned": churned})
         cox = touchpoint_hazard_ratios(part, min_exposed=min_exposed, segment=name, penalizer=penalizer)
         tables.append(cox.summary)
-    table = pl.concat([empty, *tables])
+    table = _with_q_values(pl.concat([empty, *tables]))  # every archetype's rows: one family
     reason = None
     if table["estimate"].is_null().all():
         reason = "no archetype has enough customers for its own estimates"
     return ArchetypeEffects(table, {"archetypes": len(names)}, reason, "Hazard ratios within each archetype")
+
+
+@dataclass(repr=False, eq=False)
+class ArchetypeSensitivity(Result):
+    """The all-customer hazard ratios refitted with other archetype choices (``variant``),
+    and per touchpoint whether its sign or significance depends on the choice."""
+
+    def flags(self) -> pl.DataFrame:
+        """``touchpoint``, ``archetype_sensitive`` (empty when not estimable)."""
+        return self.summary.group_by("touchpoint").agg(pl.col("sensitive").any().alias("archetype_sensitive"))
+
+    def _describe(self) -> str:
+        flagged = self.flags().filter("archetype_sensitive")["touchpoint"].sort().to_list()
+        variants = ", ".join(self.summary["variant"].unique(maintain_order=True).to_list())
+        which = ", ".join(t.replace("_", " ") for t in flagged) or "none"
+        return f"Refitted with {variants}. Touchpoints whose sign or significance changes: {which}."
+
+
+def archetype_sensitivity(
+    features: pl.DataFrame,
+    alternatives: dict[str, pl.DataFrame | None],
+    reference: HazardRatios,
+    *,
+    min_exposed: int = MIN_EXPOSED,
+    penalizer: float = 0.0,
+) -> ArchetypeSensitivity:
+    """Refit :func:`touchpoint_hazard_ratios` for all customers with each of ``alternatives``
+    (archetype tables, or None for no archetypes) and compare with ``reference``.
+
+    A touchpoint is ``sensitive`` under a variant when its hazard ratio points the other way, or
+    is significant (q < 0.05) in one fit and not in the other: then the finding rests on how
+    many archetypes were chosen, and the leadership page does not claim it.
+
+    Parameters
+    ----------
+    features : polars.DataFrame
+        From :func:`cxlab.build_features`.
+    alternatives : dict
+        Variant name -> ``customer_id``, ``archetype_name`` table, or None.
+    reference : HazardRatios
+        The fit being checked.
+    min_exposed, penalizer
+        As in :func:`touchpoint_hazard_ratios`.
+
+    Returns
+    -------
+    ArchetypeSensitivity
+        ``summary``: ``variant``, ``touchpoint``, ``estimate``, ``ci_low``, ``ci_high``,
+        ``q_value``, ``sensitive``.
+
+    Examples
+    --------
+    >>> import cxlab
+    >>> from cxlab import retention
+    >>> from cxlab.synthetic import make_journeys
+    >>> features = cxlab.build_features(make_journeys(2_000, random_state=0).load())
+    >>> cox = retention.touchpoint_hazard_ratios(retention.landmark_data(features))
+    >>> check = retention.archetype_sensitivity(features, {"no archetypes": None}, cox)
+    >>> check.summary["variant"].unique().to_list()
+    ['no archetypes']
+    """
+    base = reference.summary.select(
+        "touchpoint", pl.col("estimate").alias("_ref"), pl.col("q_value").alias("_q")
+    )
+    parts = []
+    for variant, archetypes in alternatives.items():
+        landmark = landmark_data(features, archetypes=archetypes)
+        refit = touchpoint_hazard_ratios(landmark, min_exposed=min_exposed, penalizer=penalizer).summary
+        parts.append(
+            refit.select(
+                pl.lit(variant).alias("variant"), "touchpoint", "estimate", "ci_low", "ci_high", "q_value"
+            )
+        )
+    table = (
+        pl.concat(parts)
+        .join(base, on="touchpoint", how="inner")
+        .filter(pl.col("estimate").is_not_null(), pl.col("_ref").is_not_null())
+    )
+    flipped = (pl.col("estimate").log().sign() != pl.col("_ref").log().sign()) & (
+        (pl.col("q_value") < Q_LEVEL) | (pl.col("_q") < Q_LEVEL)
+    )
+    significance = (pl.col("q_value") < Q_LEVEL) != (pl.col("_q") < Q_LEVEL)
+    table = table.with_columns((flipped | significance).alias("sensitive")).drop("_ref", "_q")
+    title = "Hazard ratios with other archetype choices"
+    if table.is_empty():
+        return ArchetypeSensitivity.not_estimable(
+            reference.reason or "no hazard ratio to compare", table, title=title
+        )
+    return ArchetypeSensitivity(table, {"variants": len(alternatives)}, None, title)
+
+
+def _e_values_on_differences(table: pl.DataFrame) -> pl.DataFrame:
+    """Retention differences carry the E-values of the hazard ratio they are computed from."""
+    keys = ["touchpoint", "segment"]
+    hazard = table.filter(method="cox_hr").select(*keys, pl.col("e_value", "e_value_ci").name.prefix("_hr_"))
+    is_difference = pl.col("method") == "retention_diff"
+    return (
+        table.join(hazard, on=keys, how="left", maintain_order="left")
+        .with_columns(
+            pl.when(is_difference).then(f"_hr_{c}").otherwise(c).alias(c) for c in ("e_value", "e_value_ci")
+        )
+        .drop("_hr_e_value", "_hr_e_value_ci")
+    )
 
 
 # -- plain-language findings ---------------------------------------------------------------
@@ -720,20 +836,46 @@ def describe_ph_check(table: pl.DataFrame, *, alpha: float = 0.01) -> str:
 def describe_differences(
     difference: pl.DataFrame, *, exposure_window_days: int, horizon_days: int, top: int = 3
 ) -> list[str]:
-    """Sentences for the touchpoints whose retention difference is clearly above, then below, zero."""
-    sentences = []
-    for helps in (True, False):
-        clear = difference.filter(pl.col("ci_low") > 0 if helps else pl.col("ci_high") < 0)
-        for r in clear.sort("estimate", descending=helps).head(top).iter_rows(named=True):
-            sentences.append(
-                f"Customers who used {r['touchpoint'].replace('_', ' ')} in their first "
-                f"{exposure_window_days} days: "
-                f"retention {horizon_days} days later {100 * r['estimate']:+.1f} points "
-                f"(95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})."
-            )
-    return sentences or [
-        "No touchpoint changes retention at the horizon clearly (every interval includes 0)."
+    """Sentences for the touchpoints whose retention difference is found (q < 0.05 in its
+    family, and not ``archetype_sensitive``), helpful ones first, then how many were tested.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> rows = pl.DataFrame({"touchpoint": ["live_chat", "billing"], "estimate": [0.04, -0.01],
+    ...     "ci_low": [0.02, -0.02], "ci_high": [0.06, -0.001], "q_value": [0.001, 0.2]})
+    >>> describe_differences(rows, exposure_window_days=30, horizon_days=180)[-1][:39]
+    '1 of 2 touchpoints tested has an effect'
+    """
+    tested = difference.filter(pl.col("estimate").is_not_null())
+    if "archetype_sensitive" not in tested.columns:
+        tested = tested.with_columns(pl.lit(None, pl.Boolean).alias("archetype_sensitive"))
+    found = tested.filter(pl.col("q_value") < Q_LEVEL, ~pl.col("archetype_sensitive").fill_null(False))
+    named = pl.concat(
+        found.filter(pl.col("estimate") > 0 if helps else pl.col("estimate") < 0)
+        .sort("estimate", descending=helps)
+        .head(top)
+        for helps in (True, False)
+    )
+    sentences = [
+        f"Customers who used {r['touchpoint'].replace('_', ' ')} in their first {exposure_window_days} "
+        f"days: retention {horizon_days} days later {100 * r['estimate']:+.1f} points "
+        f"(95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})."
+        for r in named.iter_rows(named=True)
     ]
+    if "e_value_ci" in named.columns and named["e_value_ci"].drop_nulls().len():
+        weakest = named.sort("e_value_ci", nulls_last=True).row(0, named=True)
+        sentences.append(describe_e_value(weakest["e_value_ci"], weakest["touchpoint"].replace("_", " ")))
+    fragile = tested.filter(pl.col("q_value") < Q_LEVEL, pl.col("archetype_sensitive").fill_null(False))
+    verb = "has" if found.height == 1 else "have"
+    summary = (
+        f"{found.height} of {tested.height} touchpoints tested {verb} an effect on retention that passes "
+        f"the multiple-testing rule (Benjamini–Hochberg q < {Q_LEVEL:g})"
+    )
+    if fragile.height:
+        names = ", ".join(t.replace("_", " ") for t in fragile["touchpoint"].to_list())
+        summary += f"; not claimed because it depends on the number of archetypes: {names}"
+    return [*sentences, summary + "."]
 
 
 def strongest_touchpoint(difference: RetentionDifference | None) -> str:
@@ -744,7 +886,21 @@ def strongest_touchpoint(difference: RetentionDifference | None) -> str:
     return table.sort(pl.col("estimate").abs(), descending=True)["touchpoint"][0]
 
 
-def impact_table(*results: Result | pl.DataFrame | None) -> pl.DataFrame:
-    """The ``touchpoint_impact.csv`` table from the parts that could be estimated (maybe none)."""
+def impact_table(
+    *results: Result | pl.DataFrame | None, sensitivity: ArchetypeSensitivity | None = None
+) -> pl.DataFrame:
+    """The ``touchpoint_impact.csv`` table from the parts that could be estimated (maybe none),
+    with ``archetype_sensitive`` on the all-customer rows from ``sensitivity``."""
     frames = [r if isinstance(r, pl.DataFrame) else r.summary for r in results if r is not None]
-    return pl.concat([_impact_frame([]), *frames], how="vertical_relaxed")
+    table = _e_values_on_differences(pl.concat([_impact_frame([]), *frames], how="vertical_relaxed"))
+    if sensitivity is None or not sensitivity.estimable:
+        return table
+    flags = sensitivity.flags().rename({"archetype_sensitive": "_flag"})
+    overall = pl.col("segment") == "all"
+    return (
+        table.join(flags, on="touchpoint", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(overall).then("_flag").otherwise("archetype_sensitive").alias("archetype_sensitive")
+        )
+        .drop("_flag")
+    )

@@ -67,7 +67,8 @@ class OutputTable:
 _IMPACT = {
     "touchpoint": _S, "method": _S, "segment": _S, "estimate": _F, "ci_low": _F, "ci_high": _F,
     "p_value": _F, "n_exposed": _I, "n_unexposed": _I, "ph_p_value": _F, "note": _S,
-    "exposure_window_days": _I, "horizon_days": _I,
+    "exposure_window_days": _I, "horizon_days": _I, "q_value": _F, "e_value": _F, "e_value_ci": _F,
+    "archetype_sensitive": _B,
 }  # fmt: skip
 
 OUTPUT_TABLES: dict[str, OutputTable] = {
@@ -177,7 +178,11 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
             _IMPACT,
             "`cox_hr`: adjusted hazard ratio of churn after the landmark; `retention_diff`: adjusted "
             "retention difference at `horizon_days`, in probability points; `segment` is `all` or an "
-            "archetype; `note` says why a row has no estimate",
+            "archetype at the landmark; `note` says why a row has no estimate; `q_value`: "
+            "Benjamini–Hochberg over the family (one method: the touchpoints of the all-customer model, "
+            "or every archetype's touchpoints together); `e_value`, `e_value_ci`: E-values of a hazard "
+            "ratio and its limit nearest 1; `archetype_sensitive`: the sign or significance changes with "
+            "one archetype fewer or more, or none",
         ),
         OutputTable(
             "attribution.csv",

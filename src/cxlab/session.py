@@ -90,16 +90,29 @@ class OpenRun:
         as many as :attr:`archetypes`, clustered on :func:`cxlab.journeys.landmark_features`
         (events before the end of the exposure window only). None when the run has no events
         (a run from per-customer tables): the model then adjusts for exposures and attributes."""
-        from cxlab.archetypes import JourneyArchetypes
+        return self._archetypes_at_landmark(self.archetypes["archetype"].n_unique())
+
+    def archetype_alternatives(self) -> dict[str, pl.DataFrame | None]:
+        """Other choices the impact estimates should not depend on: archetypes at the landmark
+        with one fewer and one more than :attr:`landmark_archetypes`, and none at all."""
+        k = self.archetypes["archetype"].n_unique()
+        other = {f"{n} archetypes": self._archetypes_at_landmark(n) for n in (k - 1, k + 1) if n >= 2}
+        return {**other, "no archetypes": None}
+
+    @cached_property
+    def _landmark_features(self) -> pl.DataFrame:
         from cxlab.journeys import landmark_features
+
+        return landmark_features(self.dataset, exposure_window_days=self.exposure_window_days)
+
+    def _archetypes_at_landmark(self, k: int) -> pl.DataFrame | None:
+        from cxlab.archetypes import JourneyArchetypes
 
         if self.dataset.interactions.is_empty():
             logger.info("No events: the impact model adjusts for exposures and attributes only")
             return None
-        early = landmark_features(self.dataset, exposure_window_days=self.exposure_window_days)
-        k = self.archetypes["archetype"].n_unique()
         model = JourneyArchetypes(n_archetypes=k, random_state=self.random_state)
-        return model.fit(early).assign(early)
+        return model.fit(self._landmark_features).assign(self._landmark_features)
 
     def write_table(self, name: str, table: pl.DataFrame | Result) -> Path:
         """Save result table ``name`` of the run (see :data:`cxlab.rundir.OUTPUT_TABLES`)."""

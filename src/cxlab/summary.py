@@ -210,9 +210,11 @@ def methods_and_caveats(*, exposure_window_days: int, horizon_days: int, min_cel
         f"(what they used in those days is their *exposure*); retention is measured {horizon_days} days "
         "later. Customers still active when the data end count as retained for as long as they were "
         "observed (censored), not for ever. *Adjusted* effects compare customers who used a touchpoint "
-        "with customers like them in the other touchpoints they used, their archetype and their "
-        "attributes: they are careful associations, not the results of experiments, and differences "
-        "the data do not record can still bias them. Intervals are 95%. Groups of fewer than "
+        "with customers like them in the other touchpoints they used, their archetype in those first "
+        "days and their attributes: they are careful associations, not the results of experiments, "
+        "and differences the data do not record can still bias them. Only effects that pass a "
+        "multiple-testing rule and do not depend on the number of archetypes are listed. Intervals are "
+        "95%. Groups of fewer than "
         f"{min_cell_size} customers or answers are not shown."
     )
 
