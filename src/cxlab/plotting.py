@@ -501,21 +501,24 @@ def plot_touchpoint_scores(scores: pl.DataFrame, *, metric: str = "csat", ax: Ax
     return ax
 
 
-def plot_driver_quadrant(drivers: pl.DataFrame, *, method: str = "lmg", ax: Axes | None = None) -> Axes:
+def plot_driver_quadrant(drivers: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Importance against performance: drivers right of the median importance and below the
-    median score (lower right) are the ones to fix first (from ``key_drivers``)."""
+    others (lower right) are candidates to fix first (from ``key_drivers``); the bars are each
+    rating's 95% interval."""
+    method = "lmg" if (drivers["method"] == "lmg").any() else "relative_weights"
     data = drivers.filter(pl.col("method") == method)
     ax = _axes(ax, (8, 6))
-    ax.scatter(data["importance"], data["mean_score"], s=60)
+    spread = [data["mean_score"] - data["score_ci_low"], data["score_ci_high"] - data["mean_score"]]
+    ax.errorbar(data["importance"], data["mean_score"], yerr=spread, fmt="o", markersize=7, capsize=3)
     for r in data.iter_rows(named=True):
         ax.annotate(f" {r['driver'].replace('_', ' ')}", (r["importance"], r["mean_score"]), fontsize="small")
     ax.axvline(data["importance"].median(), color="grey", linestyle="--", linewidth=1)
-    ax.axhline(data["mean_score"].median(), color="grey", linestyle="--", linewidth=1)
+    ax.axhline(data["mean_score"].mean(), color="grey", linestyle="--", linewidth=1)
     ax.text(0.98, 0.02, "fix first", transform=ax.transAxes, ha="right", va="bottom", color="grey")
     ax.set(
         title="Key drivers: importance and performance",
-        xlabel="importance (share of R²)",
-        ylabel="mean rating",
+        xlabel=f"importance ({method.replace('_', ' ')}, share of R²)",
+        ylabel="mean rating (dashed: mean of the drivers)",
     )
     return ax
 

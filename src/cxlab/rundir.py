@@ -225,9 +225,18 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
                 "scale": _S,
                 "mean_score": _F,
                 "n_responses": _I,
+                "score_ci_low": _F,
+                "score_ci_high": _F,
+                "score_n": _I,
+                "others_mean_score": _F,
+                "vs_others_ci_low": _F,
+                "vs_others_ci_high": _F,
             },  # fmt: skip
             "share of the outcome's variance each touchpoint rating explains (LMG and relative "
-            "weights, bootstrap 95% intervals)",
+            "weights, bootstrap 95% intervals; LMG only up to 10 drivers) on complete responses; "
+            "`mean_score` with its t interval and `score_n` over every answer rating the driver; "
+            "`others_mean_score` over the other drivers' answers, and the Welch 95% interval of the "
+            "difference (`vs_others_ci_low`, `vs_others_ci_high`)",
         ),
     )
 }

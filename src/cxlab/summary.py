@@ -185,11 +185,12 @@ class Findings:
         first = fix_first(self.drivers)
         if first.height == 0:
             return Bullets(
-                ["No rated touchpoint is both a strong driver of NPS and below the median rating."]
+                ["No rated touchpoint is both a strong driver of NPS and rated clearly below the others."]
             )
         return Bullets(
             f"{r['driver'].replace('_', ' ')}: explains {r['importance']:.0%} of NPS variation, "
-            f"rated {r['mean_score']:.2f} on average"
+            f"rated {r['mean_score']:.2f} (95% CI {r['score_ci_low']:.2f} to {r['score_ci_high']:.2f}, "
+            f"n = {r['score_n']:,}) against {r['others_mean_score']:.2f} for the other rated touchpoints"
             for r in first.iter_rows(named=True)
         )
 

@@ -36,8 +36,10 @@ from cxlab.rundir import OUTPUT_TABLES
 from cxlab.schema import METRIC_SCALES
 
 SCORE_COLUMNS = ["metric", "touchpoint", "segment", "stage", "month", "n", "score", "ci_low", "ci_high"]
-MAX_DRIVERS = 15
-"""Exact Shapley values need 2^p regressions; more drivers than this is refused."""
+MAX_EXACT_DRIVERS = 10
+"""Exact Shapley values (LMG) need 2^p regressions per bootstrap draw: 10 drivers take about
+10 s on 5,000 responses, 14 take minutes. Beyond this only relative weights (which agree
+closely with LMG and cost one eigendecomposition) are computed, and the output says so."""
 
 
 def nps_category(score: pl.Expr) -> pl.Expr:
@@ -260,7 +262,7 @@ class KeyDrivers(Result):
     """``survey_drivers.csv``: how much of the outcome each touchpoint rating explains."""
 
     def fix_first(self) -> pl.DataFrame:
-        """Drivers above the median importance and below the median score."""
+        """Important drivers rated clearly below average (see :func:`fix_first`)."""
         return fix_first(self.summary)
 
     def _describe(self) -> str:
@@ -312,27 +314,24 @@ def key_drivers(
     drivers = [c for c in table.columns if c not in ("response_id", "outcome")]
     empty = pl.DataFrame(schema=DRIVER_COLUMNS)
     title = f"Key drivers of {outcome.upper()}"
-    if len(drivers) > MAX_DRIVERS:
-        reason = (
-            f"{len(drivers)} driver touchpoints; at most {MAX_DRIVERS} can be analysed at once "
-            "(the exact Shapley value doubles in cost with each one)"
-        )
-        return KeyDrivers.not_estimable(reason, empty, counts=counts, title=title)
     if table.height < len(drivers) + 10 or not drivers:
         reason = (
             f"{counts['complete']:,} responses with both {outcome.upper()} and every driver rated; it needs "
             f"at least {len(drivers) + 10} such responses (touchpoint ratings in the same response)"
         )
         return KeyDrivers.not_estimable(reason, empty, counts=counts, title=title)
+    methods = {m: f for m, f in _METHODS.items() if m != "lmg" or len(drivers) <= MAX_EXACT_DRIVERS}
+    counts["lmg_left_out"] = len(methods) < len(_METHODS)
     data = table.select("outcome", *drivers).to_numpy()
     rng = np.random.default_rng(random_state)
-    point = {m: f(np.corrcoef(data, rowvar=False)) for m, f in _METHODS.items()}
-    draws = {m: [] for m in _METHODS}
+    point = {m: f(np.corrcoef(data, rowvar=False)) for m, f in methods.items()}
+    draws = {m: [] for m in methods}
     for _ in range(n_bootstrap):
         corr = np.corrcoef(data[rng.integers(0, len(data), len(data))], rowvar=False)
         if np.isfinite(corr).all():
-            for m, f in _METHODS.items():
+            for m, f in methods.items():
                 draws[m].append(f(corr))
+    ratings = _driver_ratings(dataset.surveys, drivers)
     rows = []
     for method, values in point.items():
         low, high = np.percentile(np.array(draws[method]), [2.5, 97.5], axis=0)
@@ -341,21 +340,49 @@ def key_drivers(
             rows.append(
                 {"outcome": outcome, "driver": drivers[j], "method": method, "importance": values[j],
                  "ci_low": low[j], "ci_high": high[j], "r2": values.sum(), "rank": rank,
-                 "scale": "share of variance, sums to r2", "mean_score": float(data[:, j + 1].mean()),
-                 "n_responses": len(data)}
+                 "scale": "share of variance, sums to r2", "n_responses": len(data), **ratings[drivers[j]]}
             )  # fmt: skip
     return KeyDrivers(pl.DataFrame(rows, schema=DRIVER_COLUMNS), counts, None, title)
+
+
+def _driver_ratings(surveys: pl.DataFrame, drivers: list[str], driver_metric: str = "csat") -> dict:
+    """Each driver's mean rating over every answer (not only complete responses), with its t
+    interval and n, and its difference from the other drivers' answers with a Welch interval:
+    "rated below the others" needs that interval below zero."""
+    answers = surveys.filter(pl.col("metric") == driver_metric, pl.col("touchpoint").is_in(drivers))
+    out = {}
+    for driver in drivers:
+        own = answers.filter(pl.col("touchpoint") == driver)["score"].to_numpy()
+        others = answers.filter(pl.col("touchpoint") != driver)["score"].to_numpy()
+        mean, low, high = _mean(own)
+        versus = stats.ttest_ind(own, others, equal_var=False).confidence_interval(0.95)
+        out[driver] = {"mean_score": mean, "score_ci_low": low, "score_ci_high": high, "score_n": len(own),
+                       "others_mean_score": float(others.mean()) if len(others) else None,
+                       "vs_others_ci_low": versus.low, "vs_others_ci_high": versus.high}  # fmt: skip
+    return out
 
 
 _METHODS = {"lmg": lmg_importance, "relative_weights": relative_weights}
 
 
-def fix_first(drivers: pl.DataFrame, *, method: str = "lmg") -> pl.DataFrame:
-    """Drivers above the median importance and below the median score: fix these first."""
+def fix_first(drivers: pl.DataFrame) -> pl.DataFrame:
+    """Drivers to fix first: at or above the median importance, and rated below the other
+    drivers with the whole 95% interval of the difference below zero (so noise neither adds
+    nor hides one). Importance is LMG where it was computed, else relative weights.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> drivers = pl.DataFrame({"method": "lmg", "driver": ["a", "b", "c"], "importance": [0.3, 0.2, 0.01],
+    ...     "vs_others_ci_high": [-0.1, 0.2, -0.3]})
+    >>> fix_first(drivers)["driver"].to_list()
+    ['a']
+    """
+    method = "lmg" if (drivers["method"] == "lmg").any() else "relative_weights"
     table = drivers.filter(pl.col("method") == method)
     quadrant = table.with_columns(
         (pl.col("importance") >= pl.col("importance").median()).alias("important"),
-        (pl.col("mean_score") < pl.col("mean_score").median()).alias("underperforming"),
+        (pl.col("vs_others_ci_high") < 0).alias("underperforming"),
     )
     return quadrant.filter("important", "underperforming").sort("importance", descending=True)
 
@@ -368,9 +395,11 @@ def describe_drivers(drivers: pl.DataFrame, counts: dict) -> str:
     )
     if not drivers.height:
         return used + " Too few complete responses for a driver analysis."
+    if counts.get("lmg_left_out"):
+        used += f" With more than {MAX_EXACT_DRIVERS} drivers, importance is by relative weights only."
     first = fix_first(drivers)["driver"].to_list()
     return (
         used
         + " Fix first: "
-        + (", ".join(first) or "no driver is both important and below the median score.")
+        + (", ".join(first) or "no important driver is rated clearly below the average of all drivers.")
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import polars as pl
 import pytest
 
@@ -24,6 +27,30 @@ def test_driver_ranking_follows_the_planted_weights(tmp_path, seed):
     first, second = (lmg.filter(pl.col("rank") == r).row(0, named=True) for r in (1, 2))
     assert first["ci_low"] > second["ci_high"]
     assert counts["complete"] > 1_000
+    # The second planted driver (support) is rated lowest over all its answers; the fix-first
+    # rule must list it (the complete-case median split did not).
+    assert "support_team" in result.fix_first()["driver"].to_list()
+    assert (lmg["score_n"] > lmg["n_responses"]).all()  # ratings use every answer
+
+
+def test_many_drivers_fall_back_to_relative_weights():
+    # 25 rated touchpoints on 30,000 responses: exact Shapley would need 2^25 regressions per
+    # draw; relative weights take seconds and still rank a planted strong driver first.
+    rng = np.random.default_rng(0)
+    n, p = 30_000, 25
+    ratings = rng.integers(1, 6, (n, p)).astype(float)
+    nps = np.clip(np.round(2 * ratings[:, 0] + 0.5 * ratings[:, 1] + rng.normal(0, 2, n) - 2), 0, 10)
+    rows = [("nps", None, nps)] + [("csat", f"tp_{j:02d}", ratings[:, j]) for j in range(p)]
+    surveys = pl.concat(
+        pl.DataFrame({"response_id": np.arange(n).astype(str), "metric": m, "touchpoint": t, "score": s},
+                     schema_overrides={"touchpoint": pl.String})
+        for m, t, s in rows
+    )  # fmt: skip
+    dataset = SimpleNamespace(surveys=surveys)
+    result = key_drivers(dataset, n_bootstrap=20)
+    assert set(result.summary["method"]) == {"relative_weights"}
+    assert result.summary.filter(rank=1)["driver"].item() == "tp_00"
+    assert "relative weights only" in result.describe()
 
 
 def test_plain_correlation_ranks_the_drivers_no_better(tmp_path):
