@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from cxlab.config import MIN_CELL_SIZE
 from cxlab.results import Result
 
 MIN_MEAN_SHARE = 0.02
@@ -23,14 +24,16 @@ _STAGE_WORDS = {
 
 
 def profile_archetypes(
-    table: pl.DataFrame, labels: np.ndarray, *, top: int = 3
+    table: pl.DataFrame, labels: np.ndarray, *, top: int = 3, min_cell_size: int = MIN_CELL_SIZE
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Lift of every share column per archetype, and one profile row per archetype.
 
     ``lift`` is the archetype's mean over the population mean (1 = as everyone, 2 = twice as
     much). Profiles: ``archetype``, ``archetype_name``, ``n_customers``, ``share``,
     ``retention_rate`` (empty without ``is_churned``), ``over_represented`` and
-    ``under_represented`` (the ``top`` touchpoints furthest above / below the population).
+    ``under_represented`` (up to ``top`` touchpoints with lift above 1 / below 1, furthest
+    first). Features used by fewer than ``min_cell_size`` customers get no lift and never name
+    an archetype (a stray label must not rename one). Names are unique.
 
     Parameters
     ----------
@@ -40,6 +43,8 @@ def profile_archetypes(
         The archetype of each row.
     top : int, default 3
         Touchpoints named as over- and under-represented.
+    min_cell_size : int
+        Fewest customers using a feature for it to be profiled.
 
     Returns
     -------
@@ -50,7 +55,7 @@ def profile_archetypes(
     >>> import numpy as np
     >>> import polars as pl
     >>> table = pl.DataFrame({"share_tp_app": [1.0, 0.8, 0.0], "share_tp_store": [0.0, 0.2, 1.0]})
-    >>> lifts, profiles = profile_archetypes(table, np.array([0, 0, 1]))
+    >>> lifts, profiles = profile_archetypes(table, np.array([0, 0, 1]), min_cell_size=1)
     >>> profiles["n_customers"].to_list()
     [2, 1]
     """
@@ -58,7 +63,8 @@ def profile_archetypes(
     features = [c for c in table.columns if c.startswith("share_")] or [
         c for c, t in table.schema.items() if t.is_numeric()
     ]
-    lifts = _lifts(labelled, features)
+    used_by = labelled.select((pl.col(features) > 0).sum())
+    lifts = _lifts(labelled, [f for f in features if used_by[f][0] >= min_cell_size])
     retention = 1 - pl.col("is_churned").mean() if "is_churned" in table.columns else pl.lit(None, pl.Float64)
     profiles = (
         labelled.group_by("archetype")
@@ -66,7 +72,7 @@ def profile_archetypes(
         .sort("archetype")
         .with_columns((pl.col("n_customers") / len(labels)).alias("share"))
     )
-    described = [_describe(lifts.filter(archetype=a), top) for a in profiles["archetype"]]
+    described = [_describe(lifts.filter(archetype=a), top, a) for a in profiles["archetype"]]
     names = _unique([name for name, _, _ in described])
     return lifts, profiles.select(
         "archetype",
@@ -126,6 +132,9 @@ def profile_assignment(features: pl.DataFrame, assigned: pl.DataFrame) -> Archet
 
 
 def _lifts(labelled: pl.DataFrame, features: list[str]) -> pl.DataFrame:
+    if not features:
+        schema = {"archetype": pl.Int32, "feature": pl.String, "mean": pl.Float64}
+        return pl.DataFrame(schema=schema | {"population_mean": pl.Float64, "lift": pl.Float64})
     population = labelled.select(pl.col(features).mean()).unpivot(
         variable_name="feature", value_name="population_mean"
     )
@@ -149,22 +158,26 @@ def _label(feature: str) -> str:
     return feature.replace("__", " → ").replace("_", " ")
 
 
-def _describe(lifts: pl.DataFrame, top: int) -> tuple[str, str, str]:
+def _describe(lifts: pl.DataFrame, top: int, archetype: int) -> tuple[str, str, str]:
     """Name, over-represented and under-represented touchpoints of one archetype."""
     touchpoints = lifts.filter(pl.col("feature").str.starts_with("share_tp_"))
     candidates = touchpoints if touchpoints.height else lifts
     used = candidates.filter(pl.col("mean") >= MIN_MEAN_SHARE, pl.col("lift").is_not_null())
-    over = used.sort("lift", "feature", descending=[True, False]).head(top)
-    under = candidates.filter(pl.col("population_mean") >= MIN_MEAN_SHARE).sort("lift", "feature").head(top)
+    over = used.filter(pl.col("lift") > 1).sort("lift", "feature", descending=[True, False]).head(top)
+    rare = pl.col("population_mean") >= MIN_MEAN_SHARE
+    under = candidates.filter(rare, pl.col("lift") < 1).sort("lift", "feature").head(top)
 
     def listing(rows: pl.DataFrame) -> str:
         return ", ".join(f"{_label(f)} ×{lift:.1f}" for f, lift in rows.select("feature", "lift").iter_rows())
 
     leading = [_label(f) for f in over["feature"].head(2)]
-    return f"{_persona(lifts)} · {' & '.join(leading)}", listing(over), listing(under)
+    name = " · ".join(
+        [_persona(lifts) or f"Archetype {archetype}", *([" & ".join(leading)] if leading else [])]
+    )
+    return name, listing(over), listing(under)
 
 
-def _persona(lifts: pl.DataFrame) -> str:
+def _persona(lifts: pl.DataFrame) -> str | None:
     """``Web researchers``: the channel (else kind) and the stage most over-represented."""
 
     def strongest(prefix: str) -> str | None:
@@ -179,7 +192,7 @@ def _persona(lifts: pl.DataFrame) -> str:
     how = channel.replace("_", " ").capitalize() if channel else _KIND_WORDS.get(kind or "")
     if how and stage in _STAGE_WORDS:
         return f"{how} {_STAGE_WORDS[stage]}"
-    return f"Archetype {lifts['archetype'][0]}"
+    return None
 
 
 def _unique(names: list[str]) -> list[str]:

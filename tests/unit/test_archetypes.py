@@ -106,14 +106,14 @@ def test_profiles_lift_and_retention_by_hand():
             "is_churned": [False, True, False, False],
         }
     )
-    lifts, profiles = profile_archetypes(table, np.array([0, 0, 1, 1]))
+    lifts, profiles = profile_archetypes(table, np.array([0, 0, 1, 1]), min_cell_size=1)
     # store: population mean 0.4; archetype 0 mean 0.7 -> lift 1.75; archetype 1 mean 0.1 -> 0.25
     store = dict(lifts.filter(feature="share_tp_store").select("archetype", "lift").iter_rows())
     assert store == {0: pytest.approx(1.75), 1: pytest.approx(0.25)}
     assert profiles["retention_rate"].to_list() == [0.5, 1.0]
     assert profiles["share"].to_list() == [0.5, 0.5]
     assert profiles["over_represented"][0].startswith("store ×1.8")  # 1.75 shown to one decimal
-    assert profiles["archetype_name"][0].endswith("· store & web")
+    assert profiles["archetype_name"][0].endswith("· store")  # web (lift 0.5) is not over-represented
 
 
 def test_transition_features_by_hand(tiny):
@@ -162,3 +162,22 @@ def test_archetypes_for_reuses_the_runs_table_only_when_it_covers_every_customer
         archetypes_for(table, tmp_path, random_state=0)["customer_id"].to_list()
         == table["customer_id"].to_list()
     )
+
+
+def test_profiles_say_what_they_mean():
+    rng = np.random.default_rng(0)
+    n = 400
+    labels = np.repeat([0, 1], n // 2)
+    store = np.where(labels == 0, rng.uniform(0.5, 0.9, n), rng.uniform(0.0, 0.3, n))
+    stray = np.zeros(n)
+    stray[0] = 0.05  # one customer with a label nobody else has: an enormous lift
+    table = pl.DataFrame(
+        {"share_tp_store": store, "share_tp_web": 1 - store - stray, "share_tp_stray": stray}
+    )
+    lifts, profiles = profile_archetypes(table, labels, min_cell_size=30)
+    assert "stray" not in " ".join(profiles["archetype_name"]) and "stray" not in lifts["feature"].to_list()
+    for row in profiles.iter_rows(named=True):  # over-represented means lift above 1, under below
+        over = [float(x.split("×")[1]) for x in row["over_represented"].split(", ") if x]
+        under = [float(x.split("×")[1]) for x in row["under_represented"].split(", ") if x]
+        assert all(lift > 1 for lift in over) and all(lift < 1 for lift in under)
+    assert profiles["archetype_name"].n_unique() == profiles.height
