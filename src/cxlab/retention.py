@@ -42,6 +42,10 @@ MAX_LEVELS = 20
 """An attribute with more levels than this is left out of the model (and the note says so)."""
 
 
+PH_ALPHA = 0.01
+"""A proportional-hazards test below this says an effect changes over follow-up."""
+
+
 class ImpactWarning(UserWarning):
     """The estimates were computed, with a problem the analyst must know about."""
 
@@ -365,7 +369,7 @@ def touchpoint_hazard_ratios(
     data = landmark.data
     title = "Adjusted hazard ratios"
     if data.height == 0:
-        empty = _impact_frame([], exposure_window_days=landmark.exposure_window_days)
+        empty = impact_frame([], exposure_window_days=landmark.exposure_window_days)
         return HazardRatios.not_estimable(
             landmark.no_churn_reason, empty, counts={"included": 0}, title=title
         )
@@ -406,7 +410,7 @@ def touchpoint_hazard_ratios(
         reason = "no touchpoint was used in the exposure window; it needs touchpoint events in the window"
     elif not estimable and reason is None:
         reason = f"no touchpoint exposure could be estimated (min_exposed={min_exposed}; see each row's note)"
-    table = _impact_frame(rows, exposure_window_days=landmark.exposure_window_days)
+    table = impact_frame(rows, exposure_window_days=landmark.exposure_window_days)
     common = landmark.counts.get("churned", 0) > COMMON_OUTCOME * max(data.height, 1)
     table = _with_q_values(_with_e_values(table, common=common))
     result_counts = {"included": data.height, "churned": landmark.counts.get("churned", 0)}
@@ -423,9 +427,11 @@ def _with_e_values(table: pl.DataFrame, *, common: bool) -> pl.DataFrame:
     return table.with_columns(e_values(table["estimate"], table["ci_low"], table["ci_high"], common=common))
 
 
-def _impact_frame(
+def impact_frame(
     rows: list[dict], *, exposure_window_days: int | None = None, horizon_days: int | None = None
 ) -> pl.DataFrame:
+    """Rows in the columns and types of ``touchpoint_impact.csv``, with the settings they were
+    computed with on every row."""
     settings = {"exposure_window_days": exposure_window_days, "horizon_days": horizon_days}
     frame = pl.DataFrame(rows, schema=OUTPUT_TABLES["touchpoint_impact.csv"].columns)
     return frame.with_columns(pl.lit(v, pl.Int64).alias(c) for c, v in settings.items())
@@ -587,7 +593,7 @@ def retention_difference(
             estimate, sd = point[column], spread.get(column, np.nan)
             row |= {"estimate": estimate, "ci_low": estimate - 1.96 * sd, "ci_high": estimate + 1.96 * sd}
     window = _window_of(cox.summary)
-    table = _impact_frame(rows, exposure_window_days=window, horizon_days=horizon_days)
+    table = impact_frame(rows, exposure_window_days=window, horizon_days=horizon_days)
     return RetentionDifference(
         table,
         cox.counts,
@@ -698,7 +704,7 @@ def effects_by_archetype(
     reason = landmark.no_churn_reason
     if "archetype_name" not in landmark.data.columns:
         reason = "the customers have no archetype; fit the archetypes first"
-    empty = _impact_frame([], exposure_window_days=landmark.exposure_window_days)
+    empty = impact_frame([], exposure_window_days=landmark.exposure_window_days)
     if reason is not None:
         return ArchetypeEffects.not_estimable(reason, empty, title="Hazard ratios within each archetype")
     tables = []
@@ -822,7 +828,7 @@ def _e_values_on_differences(table: pl.DataFrame) -> pl.DataFrame:
 # -- plain-language findings ---------------------------------------------------------------
 
 
-def describe_ph_check(table: pl.DataFrame, *, alpha: float = 0.01) -> str:
+def describe_ph_check(table: pl.DataFrame, *, alpha: float = PH_ALPHA) -> str:
     """One sentence on the proportional-hazards check of ``cox_hr`` rows."""
     drifting = table.filter(pl.col("ph_p_value") < alpha)["touchpoint"].to_list()
     if not drifting:
@@ -892,7 +898,7 @@ def impact_table(
     """The ``touchpoint_impact.csv`` table from the parts that could be estimated (maybe none),
     with ``archetype_sensitive`` on the all-customer rows from ``sensitivity``."""
     frames = [r if isinstance(r, pl.DataFrame) else r.summary for r in results if r is not None]
-    table = _e_values_on_differences(pl.concat([_impact_frame([]), *frames], how="vertical_relaxed"))
+    table = _e_values_on_differences(pl.concat([impact_frame([]), *frames], how="vertical_relaxed"))
     if sensitivity is None or not sensitivity.estimable:
         return table
     flags = sensitivity.flags().rename({"archetype_sensitive": "_flag"})

@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_CELL_SIZE
+from cxlab.inference import Q_LEVEL
 from cxlab.results import Result
 from cxlab.retention import describe_differences
 from cxlab.rundir import RunDir
@@ -172,11 +173,19 @@ class Findings:
                     "(see the impact notebook)."
                 ]
             )
-        return Bullets(
-            describe_differences(
-                difference, exposure_window_days=self.exposure_window_days, horizon_days=self.horizon_days
-            )
+        sentences = describe_differences(
+            difference, exposure_window_days=self.exposure_window_days, horizon_days=self.horizon_days
         )
+        drifting = self.impact.filter(
+            pl.col("method") == "rmst_diff", pl.col("q_value") < Q_LEVEL, pl.col("estimate").is_not_null()
+        )
+        sentences[-1:-1] = [
+            f"The effect of {r['touchpoint'].replace('_', ' ')} changes over time: over the first "
+            f"{self.horizon_days} days it comes to {r['estimate']:+.1f} days retained (95% CI "
+            f"{r['ci_low']:+.1f} to {r['ci_high']:+.1f})."
+            for r in drifting.iter_rows(named=True)
+        ]
+        return Bullets(sentences)
 
     def fix_first(self) -> Bullets:
         """The survey's fix-first drivers, in words."""
