@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from cxlab.schema import TABLES
+from cxlab.schema import STAGES, TABLES
 
 SAVED_MARKER = "dataset.json"
 """File that marks a folder written by :meth:`Dataset.save`."""
@@ -60,6 +60,7 @@ class LoadReport:
     tables: dict[str, TableReport]
     observation_end: datetime
     warnings: list[str] = field(default_factory=list)
+    stages: tuple[str, ...] = STAGES  # the journey stages in order (the mapping's, else the default)
 
     def summary(self) -> pl.DataFrame:
         """One row per table: source, rows read, loaded and rejected."""
@@ -98,6 +99,7 @@ class LoadReport:
             "observation_end": self.observation_end.isoformat(),
             "tables": {n: t.to_dict() for n, t in self.tables.items()},
             "warnings": list(self.warnings),
+            "stages": list(self.stages),
         }
 
 
@@ -118,6 +120,11 @@ class Dataset:
     @property
     def observation_end(self) -> datetime:
         return self.report.observation_end
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The journey stages in order: the mapping's ``stages``, else the contract's four."""
+        return self.report.stages
 
     def save(self, directory: str | Path) -> Path:
         """Write the validated tables as Parquet; :func:`load_dataset` reads them back as they are."""

@@ -17,6 +17,8 @@ import hashlib
 import json
 import logging
 from datetime import UTC, date, datetime
+from difflib import get_close_matches
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from cxlab.database import Database, is_database
 from cxlab.dataset import SAVED_MARKER, Dataset, LoadReport, RawTable, TableReport
 from cxlab.exceptions import DataContractError
 from cxlab.mapping import Mapping, read_mapping
-from cxlab.schema import TABLES
+from cxlab.schema import STAGES, TABLES
 from cxlab.validation import ROW
 
 logger = logging.getLogger(__name__)
@@ -166,7 +168,7 @@ def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None
     file = _locate(directory, name, spec.file, mapping)
     if file is None:
         return None
-    original = _read_file(file).with_row_index(ROW, offset=1)
+    original = _read_file(file, spec.encoding, f"tables.{name}.encoding").with_row_index(ROW, offset=1)
     return as_raw_table(original, name, str(file), mapping, sha256=_sha256(file))
 
 
@@ -182,7 +184,16 @@ def as_raw_table(
     """``original`` (the source's own columns, plus the row number) with the mapping's column
     names applied; a missing required column raises, naming the source and the column."""
     spec = mapping.table(name)
+    if spec.questions:
+        original = _unpivot_questions(original, spec.questions, source, mapping)
     renamed = _rename(original, source, name, spec.columns, mapping)
+    if spec.metric:
+        if "metric" in renamed.columns:
+            raise DataContractError(
+                f"{source} has a metric column, and {mapping.source} gives 'tables.{name}.metric' too; "
+                "remove one of them."
+            )
+        renamed = renamed.with_columns(pl.lit(spec.metric).alias("metric"))
     missing = [c for c in TABLES[name].required_columns if c not in renamed.columns]
     if missing:
         hint = (
@@ -195,6 +206,44 @@ def as_raw_table(
             f"is missing. Columns found: {', '.join(original.columns[1:])}.{hint}"
         )
     return RawTable(renamed, original, source, sha256, query)
+
+
+def _unpivot_questions(
+    original: pl.DataFrame, questions: dict[str, dict[str, str]], source: str, mapping: Mapping
+) -> pl.DataFrame:
+    """A wide survey export (one row per respondent, one column per question) as one row per
+    answer: the respondent's other columns, ``question``, ``metric``, ``touchpoint`` and
+    ``score``. Unanswered questions (empty cells) are not answers and are left out; every row
+    then counts as read, loaded or rejected like any other."""
+    absent = [q for q in questions if q not in original.columns]
+    if absent:
+        close = get_close_matches(absent[0], original.columns, n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise DataContractError(
+            f"{mapping.source} maps survey question column '{absent[0]}', but {source} has no such "
+            f"column.{hint} Columns found: {', '.join(original.columns[1:])}."
+        )
+    clash = [c for c in ("question", "metric", "touchpoint", "score") if c in original.columns]
+    if clash:
+        raise DataContractError(
+            f"{source} is read as a wide survey export ('questions' in {mapping.source}), but it already "
+            f"has a column '{clash[0]}'; rename it in the export or map it under another name."
+        )
+    index = [c for c in original.columns if c not in questions and c != ROW]
+    long = original.drop(ROW).unpivot(
+        on=list(questions), index=index, variable_name="question", value_name="score"
+    )
+    answered = pl.col("score").cast(pl.String).str.strip_chars().str.len_chars() > 0
+    return (
+        long.filter(answered.fill_null(False))
+        .with_columns(
+            pl.col("question").replace_strict({q: v["metric"] for q, v in questions.items()}).alias("metric"),
+            pl.col("question")
+            .replace_strict({q: v["touchpoint"] for q, v in questions.items()}, return_dtype=pl.String)
+            .alias("touchpoint"),
+        )
+        .with_row_index(ROW, offset=1)
+    )
 
 
 def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> Path | None:
@@ -223,21 +272,43 @@ def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> P
     return None
 
 
-def _read_file(path: Path) -> pl.DataFrame:
+def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl.DataFrame:
+    """A CSV or Parquet file with every CSV column as text (so ``00042`` stays ``00042``).
+    Bytes that are not valid in ``encoding`` are an error naming the line, never replaced."""
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     try:
         if path.suffix.lower() == ".parquet":
             return pl.read_parquet(path)
-        with path.open("rb") as f:
-            head = f.readline().decode("utf-8-sig", errors="replace")
+        # UTF-8 is read straight from the file; other encodings are decoded first.
+        source = path if utf8 else _decode(path.read_bytes(), path, encoding, key).encode("utf-8")
+        with path.open("rb") if utf8 else BytesIO(source) as f:
+            head = _decode(f.readline(), path, encoding, key) if utf8 else f.readline().decode("utf-8")
         if not head.strip():
             raise DataContractError(f"{path} is empty: expected a header row with column names.")
-        frame = pl.read_csv(path, infer_schema=False, separator=_sniff_separator(head), encoding="utf8-lossy")
+        frame = pl.read_csv(source, infer_schema=False, separator=_sniff_separator(head))
     except DataContractError:
         raise
     except Exception as exc:  # polars/arrow raise many types for malformed files
+        if utf8 and "utf-8" in str(exc).lower():
+            _decode(path.read_bytes(), path, encoding, key)  # raises, naming the line
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataContractError(f"{path} cannot be read as {path.suffix[1:]}: {first_line}") from None
     return frame.rename({c: c.strip() for c in frame.columns})
+
+
+def _decode(data: bytes, path: Path, encoding: str, key: str) -> str:
+    """``data`` as text (a UTF-8 byte-order mark dropped), or an error naming the bad line."""
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    try:
+        return data.decode("utf-8-sig" if utf8 else encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        bad = data[error.start : error.end].hex(" ")
+        raise DataContractError(
+            f"{path}, line {line}: byte {bad} is not valid {encoding} text. Nothing was replaced or "
+            f"guessed. If the file is in another encoding, name it with '{key}' in the mapping "
+            "(for example latin-1 or cp1252 for Western European exports)."
+        ) from None
 
 
 def _sniff_separator(header: str) -> str:
@@ -288,7 +359,8 @@ def check_rejected_share(report: LoadReport, max_share: float) -> None:
                 f"({t.rows_rejected / t.rows_read:.1%}) were rejected, more than the allowed "
                 f"{max_share:.0%}; the analysis would no longer describe the data. Most common "
                 f"reason: {top['reason']} ({top['n_rows']} rows). Fix the export or the mapping, "
-                f"or raise validation.max_rejected_share.",
+                f"or raise validation.max_rejected_share."
+                + "".join(f" {w}" for w in report.warnings if w.startswith(f"{t.source}: ")),
                 report=report,
             )
 
@@ -313,5 +385,5 @@ def _read_saved(path: Path, *, mapping: Any, observation_end: datetime | None) -
         tables[name] = TableReport(
             name, t["source"], t["sha256"], t["rows_read"], rejected, t["derived"], t.get("query")
         )
-    report = LoadReport(tables, saved_end, meta["warnings"])
+    report = LoadReport(tables, saved_end, meta["warnings"], tuple(meta.get("stages", STAGES)))
     return Dataset(**frames, report=report)

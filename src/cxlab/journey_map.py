@@ -20,7 +20,6 @@ import polars as pl
 from cxlab.dataset import Dataset
 from cxlab.journeys import SUPPORT_TOUCHPOINTS, days, first_in_journey, journey_events
 from cxlab.results import Result
-from cxlab.schema import STAGES
 
 START, END = "(start)", "(end)"
 CHURNED, ACTIVE = "(churned)", "(active)"
@@ -125,11 +124,12 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
     >>> funnel.summary["n_customers"].is_sorted(descending=True)
     True
     """
-    rank = {stage: i for i, stage in enumerate(STAGES)}
-    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(STAGES))
+    stages = dataset.stages
+    rank = {stage: i for i, stage in enumerate(stages)}
+    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(stages))
     per_customer = events.group_by("customer_id").agg(
         pl.col("stage").replace_strict(rank, return_dtype=pl.Int8).max().alias("furthest"),
-        *(pl.col("stage").eq(s).any().alias(s) for s in STAGES),
+        *(pl.col("stage").eq(s).any().alias(s) for s in stages),
     )
     n_total = dataset.customers.height
     rows = [
@@ -138,7 +138,7 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
             "n_customers": per_customer.filter(pl.col("furthest") >= i).height,
             "n_with_stage_events": int(per_customer[stage].sum()),
         }
-        for i, stage in enumerate(STAGES)
+        for i, stage in enumerate(stages)
     ]
     funnel = pl.DataFrame(rows)
     conversion = pl.col("n_customers") / pl.col("n_customers").shift()
@@ -361,7 +361,8 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
     >>> flows.group_by("from_stage").agg(pl.col("n_customers").sum())["n_customers"].n_unique()
     1
     """
-    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(STAGES))
+    stages = dataset.stages
+    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(stages))
     first = events.group_by("customer_id", "stage").agg(pl.col("touchpoint").first())
     title = "Flow between stages"
     if first.is_empty():
@@ -374,8 +375,8 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
     labelled = first.join(kept, on=["stage", "touchpoint"], how="left").with_columns(
         pl.when("_top").then("touchpoint").otherwise(pl.lit(OTHER)).alias("touchpoint")
     )
-    wide = labelled.pivot(on="stage", index="customer_id", values="touchpoint", on_columns=list(STAGES))
-    wide = wide.with_columns(pl.col(list(STAGES)).fill_null(NONE))
+    wide = labelled.pivot(on="stage", index="customer_id", values="touchpoint", on_columns=list(stages))
+    wide = wide.with_columns(pl.col(list(stages)).fill_null(NONE))
     pairs = [
         wide.group_by(a, b)
         .len("n_customers")
@@ -386,9 +387,10 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
             pl.col(b).alias("to_touchpoint"),
             "n_customers",
         )
-        for a, b in zip(STAGES, STAGES[1:], strict=False)
+        for a, b in zip(stages, stages[1:], strict=False)
     ]
-    table = pl.concat(pairs).sort(["from_stage", "n_customers"], descending=[False, True])
+    order = pl.col("from_stage").replace_strict({s: i for i, s in enumerate(stages)}, return_dtype=pl.Int32)
+    table = pl.concat(pairs).sort([order, pl.col("n_customers")], descending=[False, True])
     text = "Each customer's first touchpoint in each stage, and where they went in the next stage."
     return Result(table, {"customers": wide.height}, None, title, text=text, chart="plot_journey_flow")
 

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from cxlab.dataset import Dataset
-from cxlab.schema import KINDS, STAGES, TABLES
+from cxlab.schema import KINDS, TABLES
 
 SUPPORT_TOUCHPOINTS = ("support_team", "live_chat")
 """Touchpoints that count as support contacts (a friction signal) unless told otherwise."""
@@ -136,7 +136,7 @@ def build_features(
     n_journeys = events["journey"].max() + 1 if events.height else 0
     window = timedelta(days=exposure_window_days)
     in_window = _in_window(events, window)
-    names = vocabulary or _vocabulary(events, in_window)
+    names = vocabulary or _vocabulary(events, in_window, dataset.stages)
     # One row per journey (row i = journey i), so the parts line up without joins.
     per_journey = pl.concat(
         [
@@ -210,7 +210,6 @@ def landmark_features(dataset: Dataset, *, exposure_window_days: int = 30) -> pl
 
 
 _MIXES = (("touchpoint", "tp"), ("channel", "channel"), ("stage", "stage"), ("kind", "kind"))
-_ALWAYS = {"stage": (*STAGES,), "kind": (*KINDS,)}
 
 
 def feature_vocabulary(
@@ -221,11 +220,14 @@ def feature_vocabulary(
     used in some customer's exposure window. Vocabularies of parts of a dataset combine by
     set union into the whole dataset's."""
     events = journey_events(dataset, observation_end)
-    return _vocabulary(events, _in_window(events, timedelta(days=exposure_window_days)))
+    return _vocabulary(events, _in_window(events, timedelta(days=exposure_window_days)), dataset.stages)
 
 
-def _vocabulary(events: pl.DataFrame, in_window: pl.DataFrame) -> dict[str, list[str]]:
-    names = {c: sorted(set(events[c].unique().to_list()) | set(_ALWAYS.get(c, ()))) for c, _ in _MIXES}
+def _vocabulary(
+    events: pl.DataFrame, in_window: pl.DataFrame, stages: tuple[str, ...]
+) -> dict[str, list[str]]:
+    always = {"stage": stages, "kind": KINDS}
+    names = {c: sorted(set(events[c].unique().to_list()) | set(always.get(c, ()))) for c, _ in _MIXES}
     return {**names, "exposure": sorted(in_window["touchpoint"].unique().to_list())}
 
 

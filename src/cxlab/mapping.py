@@ -12,6 +12,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,14 @@ import yaml
 
 from cxlab.config import MAX_REJECTED_SHARE, PRE_PURCHASE_DAYS
 from cxlab.exceptions import DataContractError
-from cxlab.schema import TABLES
+from cxlab.schema import STAGES, TABLES
 
-_TOP_KEYS = {"tables", "touchpoints", "churn", "scales", "validation"}
-_TABLE_KEYS = {"file", "table", "query", "columns", "derive", "signup_touchpoint"}
+_TOP_KEYS = {"tables", "touchpoints", "churn", "scales", "validation", "stages"}
+_TABLE_KEYS = {
+    "file", "table", "query", "columns", "derive", "signup_touchpoint",
+    "timestamp_format", "day_first", "encoding", "metric", "questions",
+}  # fmt: skip
+_QUESTION_KEYS = {"metric", "touchpoint"}
 _VALIDATION_KEYS = {"pre_purchase_days", "max_rejected_share"}
 
 
@@ -36,6 +41,20 @@ class TableMapping:
     columns: dict[str, str] = field(default_factory=dict)
     derive: bool = False
     signup_touchpoint: str | None = None
+    timestamp_format: str | None = None  # strftime format of the table's timestamps
+    day_first: bool = False  # 04/03/2025 is the 4th of March
+    encoding: str = "utf-8"  # of a CSV file
+    metric: str | None = None  # surveys: the metric of every row, for a file without a metric column
+    questions: dict[str, dict[str, str]] = field(default_factory=dict)  # surveys: wide export
+
+    @property
+    def timestamp_formats(self) -> tuple[str, ...]:
+        """The formats tried before ISO 8601: the explicit one, else day-first ones."""
+        if self.timestamp_format:
+            return (self.timestamp_format,)
+        if self.day_first:
+            return tuple(f"%d{sep}%m{sep}%Y{time}" for sep in "/.-" for time in (" %H:%M:%S", " %H:%M", ""))
+        return ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,7 @@ class Mapping:
     scales: dict[str, tuple[float, float]] = field(default_factory=dict)
     pre_purchase_days: int = PRE_PURCHASE_DAYS
     max_rejected_share: float = MAX_REJECTED_SHARE
+    stages: tuple[str, ...] = STAGES  # the journey stages, in order
     source: str = "the mapping"
 
     def table(self, name: str) -> TableMapping:
@@ -95,8 +115,15 @@ class Mapping:
             "a number between 0 and 1",
             share,
         )
+        stages = raw.get("stages", list(STAGES))
+        _expect(
+            isinstance(stages, list) and stages and all(isinstance(x, str) and x.strip() for x in stages)
+            and len({x.strip().lower() for x in stages}) == len(stages),
+            source, "stages", "a list of distinct stage names, in journey order", stages,
+        )  # fmt: skip
         return cls(
             tables=tables,
+            stages=tuple(x.strip().lower() for x in stages),
             touchpoints=_string_dict(_section(raw, "touchpoints", source), source, "touchpoints"),
             inactivity_days=inactivity,
             scales=_scales(_section(raw, "scales", source), source),
@@ -157,6 +184,23 @@ def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
             signup,
         )
     columns = _string_dict(_section(spec, "columns", source, f"{where}."), source, f"{where}.columns")
+    _contract_columns(name, columns, source)
+    for key, check, expected in (
+        (
+            "timestamp_format",
+            lambda v: isinstance(v, str) and "%" in v,
+            "a strftime format such as '%d/%m/%Y'",
+        ),
+        ("day_first", lambda v: isinstance(v, bool), "true or false"),
+        ("encoding", _is_encoding, "a text encoding Python knows, such as utf-8, latin-1 or cp1252"),
+        ("metric", lambda v: isinstance(v, str) and v.strip(), "a metric name such as nps"),
+    ):
+        if key in spec:
+            _expect(check(spec[key]), source, f"{where}.{key}", expected, spec[key])
+    if (spec.get("metric") or spec.get("questions")) and name != "surveys":
+        raise DataContractError(
+            f"{source}: 'metric' and 'questions' apply to the surveys table, not '{name}'."
+        )
     return TableMapping(
         file=spec.get("file"),
         table=spec.get("table"),
@@ -164,7 +208,52 @@ def _table_mapping(name: str, spec: Any, source: str) -> TableMapping:
         columns=columns,
         derive=derive,
         signup_touchpoint=signup,
+        timestamp_format=spec.get("timestamp_format"),
+        day_first=spec.get("day_first", False),
+        encoding=spec.get("encoding", "utf-8"),
+        metric=spec.get("metric", "").strip().lower() or None,
+        questions=_questions(spec.get("questions") or {}, source, f"{where}.questions"),
     )
+
+
+def _contract_columns(name: str, columns: dict[str, str], source: str) -> None:
+    """Keys of ``columns`` must be contract columns; for customers, other keys name attributes
+    unless they look like a misspelt contract column."""
+    known = [c.name for c in TABLES[name].columns]
+    for key in columns:
+        close = get_close_matches(key, known, n=1, cutoff=0.6)
+        if key not in known and (name != "customers" or close):
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise DataContractError(
+                f"{source}: 'tables.{name}.columns.{key}' is not a column of the {name} table "
+                f"({', '.join(known)}).{hint}"
+            )
+
+
+def _questions(raw: Any, source: str, where: str) -> dict[str, dict[str, str]]:
+    """``export column: {metric: ..., touchpoint: ...}`` of a wide survey export."""
+    _expect(isinstance(raw, dict), source, where, "export column: {metric: ..., touchpoint: ...}", raw)
+    out = {}
+    for column, spec in raw.items():
+        _no_unknown_keys(spec, _QUESTION_KEYS, source, f"'{where}.{column}'")
+        metric = spec.get("metric")
+        _expect(
+            isinstance(metric, str) and metric.strip(), source, f"{where}.{column}.metric", "a metric", metric
+        )
+        touchpoint = spec.get("touchpoint")
+        _expect(touchpoint is None or isinstance(touchpoint, str), source, f"{where}.{column}.touchpoint",
+                "a touchpoint name", touchpoint)  # fmt: skip
+        out[str(column)] = {"metric": metric.strip().lower(), "touchpoint": touchpoint}
+    return out
+
+
+def _is_encoding(value: Any) -> bool:
+    import codecs
+
+    try:
+        return isinstance(value, str) and bool(codecs.lookup(value))
+    except LookupError:
+        return False
 
 
 def _scales(raw: Any, source: str) -> dict[str, tuple[float, float]]:
@@ -193,9 +282,11 @@ def _no_unknown_keys(raw: Any, known: set[str], source: str, where: str) -> None
     _expect(isinstance(raw, dict), source, where, "a mapping of keys to values", raw)
     unknown = sorted(set(raw) - known)
     if unknown:
+        close = get_close_matches(str(unknown[0]), known, n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise DataContractError(
             f"{source}: unknown key {', '.join(repr(k) for k in unknown)} in {where}; "
-            f"expected {', '.join(sorted(known))}."
+            f"expected {', '.join(sorted(known))}.{hint}"
         )
 
 

@@ -18,6 +18,14 @@ from cxlab.schema import STAGES, UNKNOWN
 STAGE_COLORS = dict(zip((*STAGES, UNKNOWN), sns.color_palette("colorblind", 5), strict=True))
 
 
+def stage_colors(stages) -> dict[str, tuple]:
+    """A colour per stage: the contract's four keep theirs, an analyst's own stages get the
+    colorblind palette in their order, and ``unknown`` is grey."""
+    own = [s for s in dict.fromkeys(stages) if s not in STAGE_COLORS]
+    palette = sns.color_palette("colorblind", max(len(own), 1) + 5)[5:]
+    return {**STAGE_COLORS, **dict(zip(own, palette, strict=False)), UNKNOWN: (0.6, 0.6, 0.6)}
+
+
 def use_style() -> None:
     """Readable defaults for report plots (larger fonts, light grid)."""
     sns.set_theme(
@@ -85,12 +93,13 @@ def plot_events_by_month(events_by_month: pl.DataFrame, *, ax: Axes | None = Non
     wide = events_by_month.to_pandas().pivot_table(
         index="month", columns="stage", values="n_events", aggfunc="sum", fill_value=0
     )
-    stages = [s for s in STAGE_COLORS if s in wide.columns]
+    colors = stage_colors(events_by_month["stage"].unique(maintain_order=True))
+    stages = [s for s in colors if s in wide.columns]
     ax.stackplot(
         wide.index,
         *(wide[s] for s in stages),
         labels=stages,
-        colors=[STAGE_COLORS[s] for s in stages],
+        colors=[colors[s] for s in stages],
         alpha=0.85,
     )
     ax.set(title="Touchpoint events per month, by journey stage", xlabel="", ylabel="events")
@@ -102,14 +111,15 @@ def plot_touchpoint_mix(mix: pl.DataFrame, *, top: int = 20, ax: Axes | None = N
     """Horizontal bars of events per touchpoint, coloured by stage (from ``touchpoint_mix``)."""
     data = mix.sort("n_events", descending=True).head(top).to_pandas()
     ax = _axes(ax, (9, max(3.0, 0.3 * len(data) + 1)))
-    stages = [s for s in STAGE_COLORS if s in set(data["stage"])]
+    colors = stage_colors(mix["stage"].unique(maintain_order=True))
+    stages = [s for s in colors if s in set(data["stage"])]
     sns.barplot(
         data=data,
         y="touchpoint",
         x="n_events",
         hue="stage",
         hue_order=stages,
-        palette=STAGE_COLORS,
+        palette=colors,
         dodge=False,
         ax=ax,
     )
@@ -144,7 +154,8 @@ def plot_funnel(funnel: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     rows = funnel.to_dicts()
     stages = [r["stage"] for r in rows][::-1]
     counts = [r["n_customers"] for r in rows][::-1]
-    ax.barh(stages, counts, color=[STAGE_COLORS[s] for s in stages])
+    colors = stage_colors([r["stage"] for r in rows])
+    ax.barh(stages, counts, color=[colors[s] for s in stages])
     for y, r in enumerate(rows[::-1]):
         step = (
             ""
@@ -202,6 +213,7 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
 
     ax = _axes(ax, (12, 6))
     columns = _flow_columns(flows)
+    colors = stage_colors(columns)
     total = max(sum(n for _, n in nodes) for nodes in columns.values()) or 1
     gap, width = 0.02, 0.12
     top_of, out_offset, in_offset = {}, {}, {}
@@ -213,7 +225,7 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
             out_offset[(stage, name)] = in_offset[(stage, name)] = y
             muted = name.startswith("(")
             ax.add_patch(
-                Rectangle((x - width / 2, y - h), width, h, color="0.75" if muted else STAGE_COLORS[stage])
+                Rectangle((x - width / 2, y - h), width, h, color="0.75" if muted else colors[stage])
             )
             ax.text(x, y - h / 2, f"{name}\n{n:,}", ha="center", va="center", fontsize=7)
             y -= h + gap
@@ -244,7 +256,7 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
         )
         muted = src[1].startswith("(") or dst[1].startswith("(")
         ax.add_patch(
-            PathPatch(MplPath(verts, codes), color="0.85" if muted else STAGE_COLORS[src[0]], alpha=0.4, lw=0)
+            PathPatch(MplPath(verts, codes), color="0.85" if muted else colors[src[0]], alpha=0.4, lw=0)
         )
     ax.set_xlim(-0.5, len(columns) - 0.5)
     ax.set_ylim(min(0.0, *(v for v in out_offset.values())) - 0.02, 1.02)
@@ -256,13 +268,15 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
 
 
 def _flow_columns(flows: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
-    """Nodes per stage (name, customers), largest first, '(none)' and 'other' last.
+    """Nodes per stage (name, customers), largest first, '(none)' and 'other' last, stages in
+    the order of the flows (``stage_flows`` lists them in journey order).
 
     Every stage but the last is read from its outgoing flows, the last from its incoming ones.
     """
+    order = [*flows["from_stage"].unique(maintain_order=True), *flows["to_stage"].tail(1)]
     columns = {}
-    for stage in STAGES:
-        side = "from" if stage != STAGES[-1] else "to"
+    for stage in order:
+        side = "from" if stage != order[-1] else "to"
         sizes = (
             flows.filter(pl.col(f"{side}_stage") == stage)
             .group_by(f"{side}_touchpoint")

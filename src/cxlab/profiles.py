@@ -190,8 +190,8 @@ def _persona(lifts: pl.DataFrame) -> str | None:
 
     channel, kind, stage = strongest("share_channel_"), strongest("share_kind_"), strongest("share_stage_")
     how = channel.replace("_", " ").capitalize() if channel else _KIND_WORDS.get(kind or "")
-    if how and stage in _STAGE_WORDS:
-        return f"{how} {_STAGE_WORDS[stage]}"
+    if how and stage:
+        return f"{how} {_STAGE_WORDS.get(stage, 'in the ' + stage.replace('_', ' ') + ' stage')}"
     return None
 
 

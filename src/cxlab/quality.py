@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cxlab.io import Dataset
-from cxlab.schema import STAGES, UNKNOWN
+from cxlab.schema import UNKNOWN
 
 
 @dataclass
@@ -137,7 +137,7 @@ def touchpoint_mix(dataset: Dataset) -> pl.DataFrame:
     >>> round(quality.touchpoint_mix(dataset)["share_of_events"].sum(), 6)
     1.0
     """
-    stage_order = {s: i for i, s in enumerate((*STAGES, UNKNOWN))}
+    stage_order = {s: i for i, s in enumerate((*dataset.stages, UNKNOWN))}
     return (
         dataset.interactions.group_by("touchpoint", "stage", "channel", "kind")
         .agg(pl.len().alias("n_events"), pl.col("customer_id").n_unique().alias("n_customers"))

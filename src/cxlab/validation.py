@@ -8,6 +8,7 @@ reason is rejected with all its original values.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -15,6 +16,7 @@ import polars as pl
 from cxlab.catalog import default_catalog, merge_catalogs
 from cxlab.customers import apply_churn_rule, derive_customers
 from cxlab.dataset import Dataset, LoadReport, TableReport
+from cxlab.exceptions import DataContractError
 from cxlab.schema import KINDS, METRIC_SCALES, REASON, ROW, STAGES, TABLES, UNKNOWN, Table
 
 if TYPE_CHECKING:
@@ -26,12 +28,19 @@ _TZ_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z")
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
-def timestamp_expr(text: pl.Expr) -> pl.Expr:
-    """Parse ISO 8601 text to naive UTC datetimes; anything else becomes null.
+def timestamp_expr(text: pl.Expr, formats: tuple[str, ...] = ()) -> pl.Expr:
+    """Parse timestamps to naive UTC datetimes; anything else becomes null.
 
-    Accepts ``2025-03-04``, ``2025-03-04 10:15[:00[.123]]``, a ``T`` separator, and a
-    ``Z`` or ``+02:00`` suffix (converted to UTC).
+    ``formats`` (strftime, from the mapping) are tried first; then ISO 8601: ``2025-03-04``,
+    ``2025-03-04 10:15[:00[.123]]``, a ``T`` separator, and a ``Z`` or ``+02:00`` suffix
+    (converted to UTC).
+
+    Examples
+    --------
+    >>> pl.select(timestamp_expr(pl.lit("04/03/2025"), ("%d/%m/%Y",))).item()
+    datetime.datetime(2025, 3, 4, 0, 0)
     """
+    given = [text.str.strip_chars().str.to_datetime(f, strict=False, time_unit="us") for f in formats]
     s = (
         text.str.strip_chars()
         .str.replace("T", " ", literal=True)
@@ -43,10 +52,10 @@ def timestamp_expr(text: pl.Expr) -> pl.Expr:
         for f in _TZ_FORMATS
     ]
     naive = [s.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
-    return pl.coalesce(aware + naive)
+    return pl.coalesce(given + aware + naive)
 
 
-def _parse(name: str, dtype: str, source: pl.DataType) -> pl.Expr:
+def _parse(name: str, dtype: str, source: pl.DataType, formats: tuple[str, ...] = ()) -> pl.Expr:
     col = pl.col(name)
     if dtype == "string":
         text = col.cast(pl.String).str.strip_chars()
@@ -65,7 +74,7 @@ def _parse(name: str, dtype: str, source: pl.DataType) -> pl.Expr:
         return col.cast(pl.Datetime("us"))
     if source == pl.Date:
         return col.cast(pl.Datetime("us"))
-    return timestamp_expr(col.cast(pl.String))
+    return timestamp_expr(col.cast(pl.String), formats)
 
 
 def _given(name: str, source: pl.DataType) -> pl.Expr:
@@ -86,11 +95,12 @@ def add_reasons(frame: pl.DataFrame, checks: dict[str, pl.Expr]) -> pl.DataFrame
     return frame.with_columns(pl.when(joined.str.len_chars() > 0).then(joined).alias(REASON))
 
 
-def parse_table(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
-    """Cast the contract's columns to their types and flag empty or unparseable values."""
+def parse_table(frame: pl.DataFrame, table: Table, formats: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Cast the contract's columns to their types and flag empty or unparseable values
+    (timestamps are tried in ``formats`` first, then as ISO 8601)."""
     present = [c for c in table.columns if c.name in frame.columns]
     parsed = frame.with_columns(
-        _parse(c.name, c.dtype, frame.schema[c.name]).alias(f"__{c.name}") for c in present
+        _parse(c.name, c.dtype, frame.schema[c.name], formats).alias(f"__{c.name}") for c in present
     )
     checks = {}
     for c in present:
@@ -114,15 +124,22 @@ def validate(
     raw: dict[str, RawTable | None], *, mapping: Mapping, observation_end: datetime | None
 ) -> Dataset:
     """Apply every row rule of the contract and return the validated :class:`Dataset`."""
-    frames = {n: parse_table(r.frame, TABLES[n]) for n, r in raw.items() if r is not None}
+    frames = {
+        n: parse_table(r.frame, TABLES[n], mapping.table(n).timestamp_formats)
+        for n, r in raw.items()
+        if r is not None
+    }
+    warnings: list[str] = [
+        hint for n, r in raw.items() if r is not None for hint in _parse_hints(frames[n], r, n)
+    ]
     now = datetime.now(UTC).replace(tzinfo=None)
     frames = {n: reject_future(f, n, now) for n, f in frames.items()}
     end = observation_end or latest_timestamp(frames) or now
-    warnings: list[str] = []
     label_map = mapping.touchpoints
-    catalog, frames["touchpoints"] = _catalog(frames.get("touchpoints"))
+    catalog, frames["touchpoints"] = _catalog(frames.get("touchpoints"), mapping.stages)
+    _check_touchpoint_targets(mapping, catalog)
 
-    interactions = _check_interactions(frames["interactions"], end, label_map)
+    interactions = _check_interactions(frames["interactions"], end, label_map, mapping.stages)
     if "customers" in frames:
         customers = _check_customers(frames["customers"], end, warnings)
         derived = None
@@ -143,7 +160,7 @@ def validate(
     if raw.get("touchpoints") is None:
         tables["touchpoints"].derived = "built-in catalog"
     loaded["touchpoints"] = catalog
-    return Dataset(**loaded, report=LoadReport(tables, end, warnings))
+    return Dataset(**loaded, report=LoadReport(tables, end, warnings, mapping.stages))
 
 
 def reject_future(frame: pl.DataFrame, name: str, now: datetime) -> pl.DataFrame:
@@ -185,14 +202,53 @@ def _check_customers(frame: pl.DataFrame, end: datetime, warnings: list[str]) ->
     )
 
 
-def _check_interactions(frame: pl.DataFrame, end: datetime, labels: dict[str, str]) -> pl.DataFrame:
+def _check_interactions(
+    frame: pl.DataFrame, end: datetime, labels: dict[str, str], stages: tuple[str, ...]
+) -> pl.DataFrame:
     if labels:
         frame = frame.with_columns(pl.col("touchpoint").replace(labels))
     checks = {"timestamp after the end of observation": pl.col("timestamp") > end}
     if "stage" in frame.columns:
         frame = frame.with_columns(pl.col("stage").str.to_lowercase())
-        checks[f"stage not one of {', '.join(STAGES)}"] = ~pl.col("stage").is_in(STAGES)
+        checks[f"stage not one of {', '.join(stages)}"] = ~pl.col("stage").is_in(stages)
     return add_reasons(frame, checks)
+
+
+def _check_touchpoint_targets(mapping: Mapping, catalog: pl.DataFrame) -> None:
+    """Every label the mapping maps must land on a catalog touchpoint."""
+    known = catalog["touchpoint"].to_list()
+    for label, target in mapping.touchpoints.items():
+        if target not in known:
+            close = get_close_matches(target, known, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise DataContractError(
+                f"{mapping.source}: 'touchpoints' maps '{label}' onto '{target}', which is not in the "
+                f"catalog.{hint} Map it onto a catalog touchpoint, or add '{target}' to a touchpoints file."
+            )
+
+
+def _parse_hints(frame: pl.DataFrame, raw: RawTable, name: str) -> list[str]:
+    """For each timestamp or number column with unreadable values: how many, up to three of
+    them as written, and the mapping key that would read them."""
+    hints = []
+    for c in TABLES[name].columns:
+        reason = f"unparseable {c.dtype} in {c.name}"
+        if c.dtype == "string" or c.name not in frame.columns:
+            continue
+        bad = frame.filter(pl.col(REASON).str.contains(reason, literal=True))
+        if bad.is_empty():
+            continue
+        examples = raw.frame.filter(pl.col(ROW).is_in(bad[ROW].head(3).implode()))[c.name].to_list()
+        shown = ", ".join(repr(v) for v in examples)
+        fix = (
+            f"if they are day-first dates set 'tables.{name}.day_first: true' in the mapping, or give "
+            f"their format as 'tables.{name}.timestamp_format' (for example '%m/%d/%Y %H:%M')"
+            if c.dtype == "timestamp"
+            else f"fix the export, or map another column onto {c.name} under 'tables.{name}.columns'"
+        )
+        what = f"{bad.height:,} values of {c.name} are not a {c.dtype}"
+        hints.append(f"{raw.source}: {what}, for example {shown}; {fix}.")
+    return hints
 
 
 def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pre_days: int) -> pl.DataFrame:
@@ -236,12 +292,14 @@ def _check_surveys(
     return frame.with_columns(default_id.alias("response_id"))
 
 
-def _catalog(own: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Check the dataset's own catalog rows; return the catalog in force and the checked rows."""
+def _catalog(own: pl.DataFrame | None, stages: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Check the dataset's own catalog rows; return the catalog in force and the checked rows.
+    With stages of its own, the built-in catalog (whose stages are the default four) is left out."""
+    base = default_catalog() if tuple(stages) == STAGES else default_catalog().clear()
     if own is None:
-        return default_catalog(), None
+        return base, None
     own = own.with_columns(pl.col("stage").str.to_lowercase())
-    checks = {f"stage not one of {', '.join(STAGES)}": ~pl.col("stage").is_in(STAGES)}
+    checks = {f"stage not one of {', '.join(stages)}": ~pl.col("stage").is_in(stages)}
     if "kind" in own.columns:
         own = own.with_columns(pl.col("kind").str.to_lowercase())
         checks[f"kind not one of {', '.join(KINDS)}"] = ~pl.col("kind").is_in(KINDS)
@@ -249,7 +307,7 @@ def _catalog(own: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame | Non
     repeats = own.filter(pl.col(REASON).is_null() & ~pl.col("touchpoint").is_first_distinct())[ROW]
     own = add_reasons(own, {"duplicate touchpoint (first row kept)": pl.col(ROW).is_in(repeats.implode())})
     good = own.filter(pl.col(REASON).is_null()).drop(ROW, REASON)
-    return merge_catalogs(default_catalog(), good), own
+    return merge_catalogs(base, good), own
 
 
 def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
