@@ -208,7 +208,7 @@ def driver_table(
     ratings = surveys.filter(pl.col("metric") == driver_metric, pl.col("touchpoint").is_not_null())
     wide = ratings.pivot(on="touchpoint", index="response_id", values="score", aggregate_function="mean")
     table = outcome_scores.join(wide, on="response_id", how="left")
-    drivers = [c for c in wide.columns if c != "response_id" and table[c].is_not_null().mean() >= 0.5]
+    drivers = [c for c in wide.columns if c != "response_id" and (table[c].is_not_null().mean() or 0) >= 0.5]
     # sorted, so that the bootstrap draws the same responses on every run with the same seed
     complete = table.select("response_id", "outcome", *sorted(drivers)).drop_nulls().sort("response_id")
     counts = {
