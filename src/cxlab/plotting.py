@@ -572,3 +572,53 @@ def plot_driver_importance(drivers: pl.DataFrame, *, method: str = "lmg", ax: Ax
     r2 = rows[0]["r2"] if rows else float("nan")
     ax.set(title=f"Key drivers ({method}; together R² = {r2:.2f})", xlabel="share of explained variance")
     return ax
+
+
+def archetype_colors(names) -> dict[str, tuple]:
+    """One colour per archetype, the same on every chart of a run: the colour-blind-safe palette
+    in the archetypes' sorted order."""
+    ordered = sorted({str(n) for n in names})
+    return dict(zip(ordered, sns.color_palette("colorblind", max(len(ordered), 1)), strict=False))
+
+
+def plot_retention_by_group(curves: pl.DataFrame, *, title: str, xlabel: str, ax: Axes | None = None) -> Axes:
+    """Retention lines with 95% bands per ``group`` from a table of ``group``, ``days``,
+    ``retention``, ``ci_low``, ``ci_high`` (such as ``archetype_retention.csv``)."""
+    ax = _axes(ax, (9, 4.5))
+    colors = archetype_colors(curves["group"])
+    for group, rows in curves.drop_nulls("retention").sort("days").group_by("group", maintain_order=True):
+        name = group[0]
+        ax.plot(rows["days"], rows["retention"], color=colors[name], label=name, linewidth=2)
+        ax.fill_between(rows["days"], rows["ci_low"], rows["ci_high"], color=colors[name], alpha=0.15)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set(title=title, xlabel=xlabel, ylabel="customers still active", ylim=(0, 1.02))
+    ax.legend(frameon=False, fontsize="small", loc="lower left")
+    return ax
+
+
+def plot_effect_bars(effects: pl.DataFrame, *, title: str, xlabel: str, ax: Axes | None = None) -> Axes:
+    """Horizontal bars of ``estimate`` per ``label`` with 95% interval whiskers (``ci_low``,
+    ``ci_high``), green when positive and red when negative, largest on top."""
+    data = effects.sort("estimate")
+    ax = _axes(ax, (9, max(2.0, 0.55 * data.height + 1.2)))
+    colors = ["#1b9e77" if v > 0 else "#d95f02" for v in data["estimate"]]
+    errors = [data["estimate"] - data["ci_low"], data["ci_high"] - data["estimate"]]
+    ax.barh(data["label"], data["estimate"], xerr=errors, color=colors, capsize=4, alpha=0.85)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set(title=title, xlabel=xlabel, ylabel="")
+    return ax
+
+
+def plot_scores_by_group(scores: pl.DataFrame, *, title: str, xlabel: str, ax: Axes | None = None) -> Axes:
+    """A point with its 95% interval per ``group`` (``score``, ``ci_low``, ``ci_high``, ``n``),
+    coloured as the archetypes are everywhere."""
+    data = scores.sort("score")
+    ax = _axes(ax, (9, max(2.0, 0.55 * data.height + 1.2)))
+    colors = archetype_colors(data["group"])
+    for y, r in enumerate(data.iter_rows(named=True)):
+        ax.errorbar(r["score"], y, xerr=[[r["score"] - r["ci_low"]], [r["ci_high"] - r["score"]]],
+                    fmt="o", color=colors[r["group"]], capsize=4, markersize=8)  # fmt: skip
+        ax.annotate(f"  n = {r['n']:,}", (r["ci_high"], y), va="center", fontsize="small", color="#555555")
+    ax.set_yticks(range(data.height), data["group"].to_list())
+    ax.set(title=title, xlabel=xlabel, ylabel="")
+    return ax

@@ -252,6 +252,46 @@ def retention_curves(
     return RetentionCurves(table, counts, None, title, fitters=fitters, p_value=p_value, by=by)
 
 
+def archetype_retention(
+    features: pl.DataFrame, archetypes: pl.DataFrame, *, step_days: int = 15, max_days: int = 360
+) -> RetentionCurves:
+    """Kaplan–Meier retention *since signup* of each archetype, every ``step_days`` days up
+    to ``max_days``: a description of the archetypes (whose whole histories define them), not
+    an effect of anything; ``archetype_retention.csv``.
+
+    Parameters
+    ----------
+    features : polars.DataFrame
+        From :func:`cxlab.build_features` (``observed_days``, ``is_churned``).
+    archetypes : polars.DataFrame
+        ``customer_id``, ``archetype_name``.
+    step_days, max_days : int
+        The days at which retention is read.
+
+    Returns
+    -------
+    RetentionCurves
+        ``summary``: ``group`` (the archetype), ``days``, ``n_at_start``, ``retention``,
+        ``ci_low``, ``ci_high``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> features = pl.DataFrame({"customer_id": ["a", "b", "c"], "observed_days": [10.0, 40.0, 50.0],
+    ...                          "is_churned": [True, False, True]})
+    >>> names = pl.DataFrame({"customer_id": ["a", "b", "c"], "archetype_name": ["X", "X", "Y"]})
+    >>> archetype_retention(features, names, step_days=30, max_days=30).summary["retention"].to_list()
+    [0.5, 1.0]
+    """
+    data = features.join(archetypes.select("customer_id", "archetype_name"), on="customer_id").select(
+        pl.col("observed_days").alias("duration"), pl.col("is_churned").alias("churned"), "archetype_name"
+    )
+    curves = retention_curves(data, "archetype_name", title="Retention since signup, by archetype")
+    grid = tuple(range(step_days, max_days + 1, step_days))
+    curves.summary = _curve_frame(curves.at(days=grid) if curves.fitters else None, None)
+    return curves
+
+
 def _curve_frame(frame: pl.DataFrame | None, window: int | None) -> pl.DataFrame:
     """Retention-at rows (none when ``frame`` is None) with the window they were computed at."""
     frame = pl.DataFrame(schema=_CURVE_SCHEMA) if frame is None else frame
@@ -864,8 +904,8 @@ def describe_differences(
         for helps in (True, False)
     )
     sentences = [
-        f"Customers who used {r['touchpoint'].replace('_', ' ')} in their first {exposure_window_days} "
-        f"days: retention {horizon_days} days later {100 * r['estimate']:+.1f} points "
+        f"Using {r['touchpoint'].replace('_', ' ')} in the first {exposure_window_days} days is associated "
+        f"with {100 * r['estimate']:+.1f} points of retention {horizon_days} days later "
         f"(95% CI {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})."
         for r in named.iter_rows(named=True)
     ]

@@ -158,6 +158,13 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
             "one row per archetype; over- and under-represented touchpoints with their lift",
         ),
         OutputTable(
+            "archetype_retention.csv",
+            "03_archetypes",
+            {"group": _S, "days": _I, "n_at_start": _I, "retention": _F, "ci_low": _F, "ci_high": _F},
+            "Kaplan–Meier retention since signup of each archetype (`group`), every 15 days up to 360: a "
+            "description of the archetypes, not an effect",
+        ),
+        OutputTable(
             "retention_overall.csv",
             "04_touchpoint_impact",
             {

@@ -7,6 +7,8 @@ file an analyst would write for it.
 ======================  ==============================================================
 shape                   what it is
 ======================  ==============================================================
+``crm_export``          a CRM dump: own column names, day-first dates, own activity
+                        labels, a wide NPS survey (a column per question)
 ``no_surveys``          interactions and customers only (the surveys table is optional)
 ``nps_only``            surveys with an NPS question and nothing else
 ``ratings_only``        CSAT and CES ratings, no NPS
@@ -31,7 +33,7 @@ Examples
 >>> sorted(shape.tables), shape.mapping["churn"]
 (['interactions'], {'inactivity_days': 120})
 >>> len(SHAPES)
-14
+15
 """
 
 from __future__ import annotations
@@ -324,7 +326,73 @@ def _expanded_paths(rng):
     return {"customers": customers, "interactions": events}, {}
 
 
+CRM_LABELS = {"Web visit": "website", "Sales call": "staff_sales", "Order": "checkout_payment",
+              "Delivery": "delivery", "Invoice": "billing", "Support ticket": "support_team",
+              "Newsletter": "marketing_email"}  # fmt: skip
+
+
+def _crm_export(rng):
+    """A CRM dump: its own column names, day-first dates, activity labels of its own, and the
+    NPS survey as one row per respondent with a column per question."""
+    tables = _base(rng)
+    day_first = "%d/%m/%Y %H:%M"
+    accounts = tables["customers"].select(
+        pl.col("customer_id").str.replace("C", "ACC-").alias("Account ID"),
+        pl.col("signup_at").dt.strftime(day_first).alias("Created"),
+        pl.col("churned_at").dt.strftime(day_first).alias("Closed"),
+        pl.col("segment").alias("Plan"),
+    )
+    labels = {v: k for k, v in CRM_LABELS.items()}
+    activities = (
+        tables["interactions"]
+        .filter(pl.col("touchpoint").is_in(list(labels)))
+        .select(
+            pl.col("customer_id").str.replace("C", "ACC-").alias("Account ID"),
+            pl.col("timestamp").dt.strftime(day_first).alias("Date"),
+            pl.col("touchpoint").replace_strict(labels).alias("Activity"),
+        )
+    )
+    questions = {"nps": "Likelihood to recommend (0-10)", "delivery": "Delivery (1-5)",
+                 "support_team": "Support (1-5)", "billing": "Billing (1-5)"}  # fmt: skip
+    asked = (
+        tables["surveys"]
+        .filter(pl.col("response_id").str.starts_with("R"))
+        .with_columns(
+            pl.coalesce("touchpoint", "metric").replace_strict(questions, default=None).alias("question")
+        )
+    )
+    wide = asked.drop_nulls("question").pivot(
+        on="question", index=["customer_id", "responded_at"], values="score", aggregate_function="first"
+    )
+    survey = wide.select(
+        pl.col("customer_id").str.replace("C", "ACC-").alias("Account ID"),
+        pl.col("responded_at").dt.strftime(day_first).alias("Submitted"),
+        *questions.values(),
+    )
+    mapping = {
+        "tables": {
+            "customers": {
+                "file": "accounts.csv", "day_first": True,
+                "columns": {"customer_id": "Account ID", "signup_at": "Created", "churned_at": "Closed"},
+            },
+            "interactions": {
+                "file": "activities.csv", "day_first": True,
+                "columns": {"customer_id": "Account ID", "timestamp": "Date", "touchpoint": "Activity"},
+            },
+            "surveys": {"file": "nps_survey.csv", "day_first": True,
+                        "columns": {"customer_id": "Account ID", "responded_at": "Submitted"},
+                        "questions": {"Likelihood to recommend (0-10)": {"metric": "nps"},
+                                      "Delivery (1-5)": {"metric": "csat", "touchpoint": "delivery"},
+                                      "Support (1-5)": {"metric": "csat", "touchpoint": "support_team"},
+                                      "Billing (1-5)": {"metric": "csat", "touchpoint": "billing"}}},
+        },
+        "touchpoints": CRM_LABELS,
+    }  # fmt: skip
+    return {"accounts": accounts, "activities": activities, "nps_survey": survey}, mapping
+
+
 SHAPES: dict[str, Callable] = {
+    "crm_export": _crm_export,
     "no_surveys": _no_surveys,
     "nps_only": _nps_only,
     "ratings_only": _ratings_only,

@@ -16,7 +16,10 @@ survey table's own ``suppressed`` column, so the page cannot disagree with the a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -49,6 +52,8 @@ class Findings:
     drivers: pl.DataFrame | None
     n_customers: int | None
     min_cell_size: int = MIN_CELL_SIZE
+    archetype_retention: pl.DataFrame | None = None
+    about: dict = field(default_factory=dict)  # dataset name, first and last event, end of observation
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, min_cell_size: int = MIN_CELL_SIZE) -> Findings:
@@ -59,6 +64,8 @@ class Findings:
             pl.scan_parquet(features).select(pl.len()).collect().item() if features.is_file() else None
         )
         return cls(
+            archetype_retention=run.read_table("archetype_retention.csv"),
+            about=_about(run, features),
             retention=run.read_table("retention_overall.csv"),
             profiles=run.read_table("archetype_profiles.csv"),
             impact=run.read_table("touchpoint_impact.csv"),
@@ -77,6 +84,87 @@ class Findings:
     def horizon_days(self) -> int:
         """The retention horizon the impact table was computed with."""
         return _setting(self.impact, "horizon_days", HORIZON_DAYS)
+
+    def header(self) -> str:
+        """One line for the top of the page: dataset, data period, end of observation, run date."""
+        about = self.about
+        parts = [
+            f"**Data:** {about.get('dataset', MISSING)}",
+            f"**Events:** {_date(about.get('first_event'))} to {_date(about.get('last_event'))}",
+            f"**End of observation:** {_date(about.get('observation_end'))}",
+            f"**Customers:** {_fmt_int(self.n_customers)}",
+            f"**Run:** {datetime.now(UTC):%d %b %Y}",
+        ]
+        return " · ".join(parts)
+
+    def tiles(self) -> Tiles:
+        """The headline figures as tiles: value large, what it is, its interval and n."""
+        return Tiles(self.kpis().summary.to_dicts())
+
+    def plot_retention(self, ax=None):
+        """Retention since signup by archetype, with 95% bands."""
+        from cxlab import plotting
+
+        curves = self.archetype_retention
+        if curves is None or curves.drop_nulls("retention").is_empty():
+            return plotting.plot_message(f"Retention by archetype is {MISSING}.", ax=ax)
+        small = curves.filter(pl.col("n_at_start") < self.min_cell_size)["group"].unique()
+        return plotting.plot_retention_by_group(
+            curves.filter(~pl.col("group").is_in(small.implode())),
+            title="Customers still active, by archetype", xlabel="days since signup", ax=ax,
+        )  # fmt: skip
+
+    def plot_effects(self, ax=None):
+        """The touchpoint associations the page names, in points of retention, with intervals."""
+        from cxlab import plotting
+
+        found = self.reported_effects()
+        if found is None or found.is_empty():
+            return plotting.plot_message("No touchpoint passes the multiple-testing rule in this run.", ax=ax)
+        data = found.select(
+            pl.col("touchpoint").str.replace_all("_", " ").alias("label"),
+            *(100 * pl.col(c) for c in ("estimate", "ci_low", "ci_high")),
+        )
+        return plotting.plot_effect_bars(
+            data, title=f"Touchpoints associated with retention {self.horizon_days} days later",
+            xlabel="points of retention (95% interval)", ax=ax,
+        )  # fmt: skip
+
+    def plot_nps(self, ax=None):
+        """NPS by archetype with 95% intervals (groups below the smallest cell left out)."""
+        from cxlab import plotting
+
+        rows = self._nps_by_archetype()
+        if rows is None or rows.is_empty():
+            return plotting.plot_message(f"NPS by archetype is {MISSING}.", ax=ax)
+        return plotting.plot_scores_by_group(
+            rows, title="NPS by archetype", xlabel="NPS (-100 to 100, 95% interval)", ax=ax
+        )
+
+    def plot_fix_first(self, ax=None):
+        """The survey's key drivers: importance against rating."""
+        from cxlab import plotting
+
+        if self.drivers is None or self.drivers.is_empty():
+            return plotting.plot_message(f"A survey driver analysis is {MISSING}.", ax=ax)
+        return plotting.plot_driver_quadrant(self.drivers, ax=ax)
+
+    def reported_effects(self) -> pl.DataFrame | None:
+        """Retention differences that pass the multiple-testing rule and do not depend on the
+        number of archetypes: what the page names."""
+        difference = self.retention_differences()
+        if difference is None:
+            return None
+        sensitive = pl.col("archetype_sensitive").fill_null(False)
+        return difference.filter(pl.col("q_value") < Q_LEVEL, ~sensitive)
+
+    def _nps_by_archetype(self) -> pl.DataFrame | None:
+        if self.scores is None:
+            return None
+        return self.scores.filter(
+            pl.col("metric") == "nps", pl.col("segment") != "all", pl.col("touchpoint").is_null(),
+            pl.col("month").is_null(), pl.col("stage").is_null(), ~pl.col("suppressed"),
+        ).select(pl.col("segment").alias("group"), "score", "ci_low", "ci_high", "n")  # fmt: skip
 
     def kpis(self) -> Result:
         """Headline figures, each with its interval and n."""
@@ -238,3 +326,54 @@ def _setting(table: pl.DataFrame | None, column: str, default: int) -> int:
 
 def _fmt_int(value: int | None) -> str:
     return MISSING if value is None else f"{value:,}"
+
+
+class Tiles(list):
+    """Headline figures shown as tiles in Jupyter and in the exported page."""
+
+    def _repr_html_(self) -> str:
+        tiles = "".join(
+            "<div style='flex:1 1 12rem;border:1px solid #d0d7de;border-radius:8px;padding:0.8rem 1rem'>"
+            f"<div style='font-size:1.9rem;font-weight:600'>{html.escape(str(t['value']))}</div>"
+            f"<div style='color:#333'>{html.escape(str(t['kpi']))}</div>"
+            f"<div style='color:#666;font-size:0.85rem'>{html.escape(_detail(t))}</div></div>"
+            for t in self
+        )
+        return f"<div style='display:flex;flex-wrap:wrap;gap:0.8rem;margin:0.5rem 0'>{tiles}</div>"
+
+
+def _detail(tile: dict) -> str:
+    interval = f"95% CI {tile['interval']}" if tile.get("interval") else ""
+    n = f"n = {tile['n']}" if tile.get("n") else ""
+    return " · ".join(x for x in (interval, n) if x)
+
+
+def _about(run: RunDir, features: Path) -> dict:
+    """Dataset name, first and last event and end of observation, from the run's own copies."""
+    about = {}
+    saved = run.dataset / "dataset.json"
+    if saved.is_file():
+        meta = json.loads(saved.read_text())
+        source = (meta["tables"].get("interactions") or {}).get("source") or ""
+        about["dataset"] = Path(source.split(" (")[0]).parent.name or source
+        about["observation_end"] = meta.get("observation_end")
+    if features.is_file():
+        span = (
+            pl.scan_parquet(features)
+            .select(
+                pl.col("first_event_at").min(),
+                pl.col("last_event_at").max(),
+                pl.col("observation_end").first(),
+            )
+            .collect()
+        )
+        about["first_event"], about["last_event"], end = span.row(0)
+        about.setdefault("observation_end", end)
+    return about
+
+
+def _date(value) -> str:
+    if value is None:
+        return MISSING
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{when:%d %b %Y}"

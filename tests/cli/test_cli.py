@@ -224,7 +224,9 @@ def test_a_run_from_per_customer_tables_gives_the_results_of_a_run_from_raw_tabl
         "attribution needs each customer's sequence"
         in (out / "notebooks" / "04_touchpoint_impact.ipynb").read_text()
     )
-    assert "Touchpoints that change retention" in (out / "html" / "00_leadership_summary.html").read_text()
+    assert (
+        "Touchpoints associated with retention" in (out / "html" / "00_leadership_summary.html").read_text()
+    )
 
 
 def test_a_run_from_per_customer_tables_refuses_another_window_or_a_mapping(tiny, tmp_path):
@@ -261,7 +263,7 @@ def test_leadership_page_has_no_code_no_customer_ids_and_no_comments(run_dir, ge
     page = (run_dir / "html" / "00_leadership_summary.html").read_text()
     body = page[page.index("<body") :]
     assert "highlight" not in body and "In&nbsp;[" not in body  # no code cell, no prompt
-    assert "Touchpoints that change retention" in body and "How to read this" in body
+    assert "Touchpoints associated with retention" in body and "How to read this" in body
     ids = pl.read_csv(generated / "customers.csv")["customer_id"].to_list()
     comments = pl.read_csv(generated / "surveys.csv")["comment"].drop_nulls().unique().to_list()
     assert ids and comments

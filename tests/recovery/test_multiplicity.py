@@ -45,11 +45,11 @@ def test_null_touchpoints_are_rarely_claimed():
         sentences = retention.describe_differences(
             difference.summary, exposure_window_days=30, horizon_days=180
         )
-        claimed = [s for s in sentences if s.startswith("Customers who used")]
+        claimed = [s for s in sentences if s.startswith("Using ")]
         n_null = sum("null" in s for s in claimed)
         null_share.append(n_null / N_NULL)
         false_share.append(n_null / max(len(claimed), 1))
-        assert all(f"used {name} " in " ".join(claimed) for name in REAL), seed  # planted: always found
+        assert all(f"Using {name} " in " ".join(claimed) for name in REAL), seed  # planted: always found
     # Of the 20 null touchpoints, the page may name 5% on average (the bar). Without the
     # multiple-testing rule, about 1 - 0.95**20 = 64% of runs would name at least one.
     assert np.mean(null_share) <= 0.05
@@ -77,4 +77,4 @@ def test_the_leadership_page_names_no_touchpoint_planted_at_zero(seed, tmp_path)
     findings = summary.Findings(None, None, impact, None, None, None).touchpoint_findings()
     named = " ".join(findings)
     nulls = [tp for tp, (_, beta) in EXPOSURES.items() if beta == 0]
-    assert not [tp for tp in nulls if f"used {tp.replace('_', ' ')} " in named], findings
+    assert not [tp for tp in nulls if f"Using {tp.replace('_', ' ')} " in named], findings
