@@ -22,12 +22,23 @@ def _number(value: float) -> str:
 
 
 def table_html(frame: pl.DataFrame, *, max_rows: int = 40) -> str:
-    """``frame`` as an HTML table: numbers rounded to three significant digits, empty cells
-    for missing values, text left-aligned, and a line saying how many rows are not shown."""
+    """``frame`` as an HTML table: headers in words (no underscores), numbers rounded to three
+    significant digits, empty cells for missing values, text left-aligned, and a line saying
+    how many rows are not shown."""
     shown = frame.head(max_rows).to_pandas()
-    body = shown.to_html(
-        index=False, na_rep="", float_format=_number, border=0, classes="cxlab-table", justify="left"
+    text = [c for c, t in frame.schema.items() if not t.is_numeric()]
+    styler = (
+        shown.rename(columns=lambda c: str(c).replace("_", " "))
+        .style.hide(axis="index")
+        .format(
+            _number, subset=[c.replace("_", " ") for c, t in frame.schema.items() if t.is_float()], na_rep=""
+        )
+        .format(na_rep="", subset=[c.replace("_", " ") for c in text])
+        .set_properties(subset=[c.replace("_", " ") for c in text], **{"text-align": "left"})
+        .set_table_styles([{"selector": "th", "props": "text-align: left"}])
+        .set_table_attributes('class="cxlab-table"')
     )
+    body = styler.to_html()
     hidden = frame.height - len(shown)
     more = f"<p><em>{hidden:,} more rows not shown ({frame.height:,} in all).</em></p>" if hidden > 0 else ""
     return body + more

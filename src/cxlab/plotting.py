@@ -531,7 +531,7 @@ def plot_driver_quadrant(drivers: pl.DataFrame, *, ax: Axes | None = None) -> Ax
     ax.text(0.98, 0.02, "fix first", transform=ax.transAxes, ha="right", va="bottom", color="grey")
     ax.set(
         title="Key drivers: importance and performance",
-        xlabel=f"importance ({method.replace('_', ' ')}, share of R²)",
+        xlabel=f"importance ({'LMG' if method == 'lmg' else 'relative weights'}, share of R²)",
         ylabel="mean rating (dashed: mean of the drivers)",
     )
     return ax

@@ -32,6 +32,8 @@ from cxlab.rundir import RunDir
 from cxlab.survey import fix_first
 
 MISSING = "not available in this run"
+SIGNUP_DAYS = 180
+"""The archetype table reads retention since signup at this many days (on the chart's curves)."""
 
 
 class Bullets(list):
@@ -123,7 +125,7 @@ class Findings:
             return plotting.plot_message("No touchpoint passes the multiple-testing rule in this run.", ax=ax)
         data = found.select(
             pl.col("touchpoint").str.replace_all("_", " ").alias("label"),
-            *(100 * pl.col(c) for c in ("estimate", "ci_low", "ci_high")),
+            *(pl.col(c) * 100 for c in ("estimate", "ci_low", "ci_high")),
         )
         return plotting.plot_effect_bars(
             data, title=f"Touchpoints associated with retention {self.horizon_days} days later",
@@ -149,14 +151,21 @@ class Findings:
             return plotting.plot_message(f"A survey driver analysis is {MISSING}.", ax=ax)
         return plotting.plot_driver_quadrant(self.drivers, ax=ax)
 
-    def reported_effects(self) -> pl.DataFrame | None:
-        """Retention differences that pass the multiple-testing rule and do not depend on the
-        number of archetypes: what the page names."""
+    def reported_effects(self, top: int = 3) -> pl.DataFrame | None:
+        """What the page names and draws: the ``top`` largest helpful and harmful retention
+        differences among those that pass the multiple-testing rule and do not depend on the
+        number of archetypes."""
         difference = self.retention_differences()
         if difference is None:
             return None
         sensitive = pl.col("archetype_sensitive").fill_null(False)
-        return difference.filter(pl.col("q_value") < Q_LEVEL, ~sensitive)
+        found = difference.filter(pl.col("q_value") < Q_LEVEL, ~sensitive)
+        return pl.concat(
+            found.filter(pl.col("estimate") > 0 if helps else pl.col("estimate") < 0)
+            .sort("estimate", descending=helps)
+            .head(top)
+            for helps in (True, False)
+        )
 
     def _nps_by_archetype(self) -> pl.DataFrame | None:
         if self.scores is None:
@@ -223,10 +232,19 @@ class Findings:
             shown = pl.format("{}%", (100 * pl.col(column)).round(0).cast(pl.Int64))
             return pl.when(small).then(pl.lit("suppressed")).otherwise(shown)
 
-        table = self.profiles.select(
+        at = f"still active {SIGNUP_DAYS} days after signup"
+        curves = self.archetype_retention
+        staying = (
+            pl.DataFrame(schema={"archetype_name": pl.String, "_staying": pl.Float64})
+            if curves is None
+            else curves.filter(pl.col("days") == SIGNUP_DAYS).select(
+                pl.col("group").alias("archetype_name"), pl.col("retention").alias("_staying")
+            )
+        )
+        table = self.profiles.join(staying, on="archetype_name", how="left", maintain_order="left").select(
             pl.col("archetype_name").alias("archetype"),
             percent("share").alias("share of customers"),
-            percent("retention_rate").alias("retained by the end of the data"),
+            percent("_staying").fill_null(MISSING if curves is None else "not followed that long").alias(at),
             pl.when(small)
             .then(pl.lit(""))
             .otherwise(pl.col("over_represented"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -343,8 +344,28 @@ def test_leadership_page_and_index_render_in_a_real_browser(run_dir, tmp_path):
             assert driver.save_screenshot(str(tmp_path / f"{page.stem}.png"))
         driver.get(pages[1].as_uri())
         assert driver.execute_script("return document.images.length") >= 3  # its plots were checked above
+        _check_leadership_page(driver, pages[0])
     finally:
         driver.quit()
+
+
+def _check_leadership_page(driver, page: Path) -> None:
+    """Charts, no overflow at two widths, no code or identifiers, no scripts, small enough to mail;
+    screenshots kept under reports/screenshots (git-ignored) for a reviewer."""
+    assert page.stat().st_size < 3_000_000
+    assert "<script" not in page.read_text().split("<body", 1)[1]
+    driver.get(page.as_uri())
+    assert driver.execute_script("return document.images.length") >= 4  # four charts on the sample
+    text = driver.execute_script("return document.body.innerText")
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text), "identifiers on the leadership page"
+    assert "Traceback" not in text and "findings." not in text
+    shots = ROOT / "reports" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 800):
+        driver.set_window_size(width, 900)
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page is {overflow} px wider than a {width} px window"
+        driver.save_screenshot(str(shots / f"leadership_{width}.png"))
 
 
 @pytest.mark.notebook
