@@ -48,13 +48,35 @@ def is_database(source: str | Path) -> bool:
     return isinstance(source, str) and bool(_SCHEME.match(source))
 
 
+SECRET_PARAMETERS = ("password", "passfile", "sslpassword", "sslkey", "token", "secret")
+"""Query parameters of a URI whose values are never shown (libpq accepts ``?password=``)."""
+
+
 def redact(uri: str) -> str:
-    """The URI with its password replaced by ``***`` (what logs and manifests show)."""
+    """The URI with its password replaced by ``***`` (what logs and manifests show), whether
+    it is given as ``user:password@`` or as a query parameter such as ``?password=``.
+
+    Examples
+    --------
+    >>> redact("postgresql://alice:s3cret@db/cx")
+    'postgresql://alice:***@db/cx'
+    >>> redact("postgresql://alice@db/cx?sslmode=require&password=s3cret")
+    'postgresql://alice@db/cx?sslmode=require&password=***'
+    """
     parts = urlsplit(uri)
-    if parts.password is None:
+    secret_query = any(p.split("=", 1)[0].lower() in SECRET_PARAMETERS for p in parts.query.split("&"))
+    if parts.password is None and not secret_query:
         return uri
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    if parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    query = "&".join(
+        f"{key}=***" if key.lower() in SECRET_PARAMETERS else pair
+        for pair in parts.query.split("&")
+        if pair
+        for key in [pair.split("=", 1)[0]]
+    )
+    return urlunsplit(parts._replace(query=query))
 
 
 class Database:

@@ -94,6 +94,11 @@ def load_dataset(
             return _read_saved(path, mapping=mapping, observation_end=observation_end)
         mapping = as_mapping(mapping)
         raw = {name: _read_table(path, name, mapping) for name in TABLES}
+    if raw["interactions"].original.height == 0:
+        raise DataContractError(
+            f"{raw['interactions'].source}: the interactions table has a header but no rows; every "
+            "analysis needs touchpoint events. Check the export (or its query) and try again."
+        )
     if max_rejected_share is None:
         max_rejected_share = mapping.max_rejected_share
     dataset = validation.validate(raw, mapping=mapping, observation_end=observation_end)

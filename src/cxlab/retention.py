@@ -71,6 +71,12 @@ class Landmark:
             f"than {days} days before the end of observation, "
             f"{c['churned_in_window']:,} who churned within those days, {c['no_follow_up']:,} with no "
             f"time observed after them. {c['churned']:,} of those analysed churned later."
+            + (
+                ""
+                if "archetype_name" in self.data.columns
+                else " No archetypes at the landmark (a run from per-customer tables has no events to "
+                "cluster), so models adjust for the exposures and attributes only."
+            )
         )
 
     def _repr_html_(self) -> str:

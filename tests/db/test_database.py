@@ -166,6 +166,11 @@ def test_a_folder_source_refuses_a_database_table_in_the_mapping(tmp_path, table
         ("postgresql://ann:p@ss:w0rd@db:5432/crm", "postgresql://ann:***@db:5432/crm"),
         ("postgresql://ann@db/crm?sslmode=require", "postgresql://ann@db/crm?sslmode=require"),
         ("duckdb:///data/cx.duckdb", "duckdb:///data/cx.duckdb"),
+        ("postgresql://alice@host/db?password=s3cret", "postgresql://alice@host/db?password=***"),
+        (
+            "postgresql://host/db?user=a&PASSWORD=s3cret&sslmode=require",
+            "postgresql://host/db?user=a&PASSWORD=***&sslmode=require",
+        ),
     ],
 )
 def test_redact_hides_only_the_password(uri, shown):

@@ -81,3 +81,11 @@ def test_undecodable_bytes_name_the_file_and_line(tmp_path):
         tmp_path, mapping={"tables": {"customers": {"derive": True}, "interactions": {"encoding": "latin-1"}}}
     )
     assert dataset.customers["customer_id"].to_list() == ["Xÿ1"]
+
+
+def test_a_header_only_interactions_table_is_refused(tmp_path):
+    (tmp_path / "interactions.csv").write_text("customer_id,timestamp,touchpoint\n")
+    with pytest.raises(
+        DataContractError, match="interactions.csv: the interactions table has a header but no rows"
+    ):
+        load_dataset(tmp_path, mapping={"tables": {"customers": {"derive": True}}})
