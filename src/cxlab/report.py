@@ -177,13 +177,14 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     run.tables.mkdir()
     if precomputed:
         start_from(precomputed, run)
+    pages = [nb.stem for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
     for i, (nb, status) in enumerate(zip(notebooks, runs, strict=True), start=1):
         if precomputed and nb.name in NOT_FROM_FEATURES:
             status.status, status.reason = "skipped", NOT_FROM_FEATURES[nb.name]
             logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, status.reason)
             continue
         logger.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
-        _execute(nb, run, _runner_values(dataset, params), status, kernel_name, timeout)
+        _execute(nb, run, _runner_values(dataset, params), status, kernel_name, timeout, pages)
         logger.info("[%d/%d] %s %s in %.1f s", i, len(notebooks), nb.name, status.status, status.seconds)
         if status.status == "failed":
             for later in runs[i:]:
@@ -211,7 +212,13 @@ def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _execute(
-    nb: Path, run: RunDir, values: dict[str, Any], status: NotebookRun, kernel_name: str, timeout: int | None
+    nb: Path,
+    run: RunDir,
+    values: dict[str, Any],
+    status: NotebookRun,
+    kernel_name: str,
+    timeout: int | None,
+    pages: list[str],
 ) -> None:
     import papermill as pm
 
@@ -243,13 +250,41 @@ def _execute(
         status.status, status.error = "failed", f"{type(exc).__name__}: {exc}"
     status.seconds = round(time.perf_counter() - start, 2)
     if target.exists():
-        _export_html(target, run.html / f"{nb.stem}.html", hide_code=nb.name.startswith("00_"))
+        _export_html(target, run.html / f"{nb.stem}.html", hide_code=nb.name.startswith("00_"), pages=pages)
 
 
-def _export_html(notebook: Path, target: Path, *, hide_code: bool) -> None:
+PAGE_LABELS = {
+    "00_leadership_summary": "Leadership summary",
+    "01_data_quality": "Data quality",
+    "02_journey_map": "Journey map",
+    "03_archetypes": "Archetypes",
+    "04_touchpoint_impact": "Touchpoint impact",
+    "05_survey": "Surveys",
+}
+"""The navigation bar's label of each packaged page (an adapted notebook shows its file name)."""
+
+
+def _navigation(notebooks: list[str]) -> dict[str, str]:
+    """Label -> relative link of every page of the run, and the reports index above it."""
+    pages = {PAGE_LABELS.get(stem, stem.replace("_", " ")): f"{stem}.html" for stem in sorted(notebooks)}
+    return {"All runs": "../../index.html", **pages}
+
+
+def _title(nb) -> str:
+    """The notebook's first heading: the page title instead of "Notebook"."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            return cell.source.lstrip()[2:].splitlines()[0].strip()
+    return "cxlab"
+
+
+def _export_html(notebook: Path, target: Path, *, hide_code: bool, pages: list[str] = ()) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["title"] = _title(nb)
+    resources = {"cxlab_nav": _navigation(list(pages)), "cxlab_current": target.name}
     exporter = HTMLExporter(
         template_name="offline",  # JupyterLab's look without scripts from the internet
         extra_template_basedirs=[str(Path(__file__).parent / "templates")],
@@ -257,7 +292,7 @@ def _export_html(notebook: Path, target: Path, *, hide_code: bool) -> None:
         exclude_input_prompt=hide_code,
         exclude_output_prompt=hide_code,
     )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     target.parent.mkdir(exist_ok=True)
     target.write_text(body, encoding="utf-8")
 
