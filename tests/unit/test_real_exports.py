@@ -89,3 +89,16 @@ def test_a_header_only_interactions_table_is_refused(tmp_path):
         DataContractError, match="interactions.csv: the interactions table has a header but no rows"
     ):
         load_dataset(tmp_path, mapping={"tables": {"customers": {"derive": True}}})
+
+
+def test_a_survey_file_without_a_metric_column_gets_the_mapped_metric(tmp_path):
+    (tmp_path / "interactions.csv").write_text("customer_id,timestamp,touchpoint\nA,2025-01-02,website\n")
+    (tmp_path / "csat.csv").write_text("customer_id,responded_at,score\nA,2025-01-03,4\n")
+    mapping = {"tables": {"customers": {"derive": True}, "surveys": {"file": "csat.csv", "metric": "CSAT"}}}
+    surveys = load_dataset(tmp_path, mapping=mapping).surveys
+    assert surveys.select("metric", "score").rows() == [("csat", 4.0)]
+    (tmp_path / "csat.csv").write_text("customer_id,responded_at,score,metric\nA,2025-01-03,4,csat\n")
+    with pytest.raises(
+        DataContractError, match="has a metric column, and .* gives 'tables.surveys.metric' too"
+    ):
+        load_dataset(tmp_path, mapping=mapping)
