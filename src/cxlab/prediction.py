@@ -135,9 +135,16 @@ _IMPORTANCE = pl.DataFrame(
 )
 
 
+MIN_USERS = 10
+"""Exposures of fewer customers (or fewer than 1% of them) are left out of the prediction: a
+long tail of rare touchpoints adds noise, and each costs a round of permutation importance."""
+
+
 def _inputs(data: pl.DataFrame) -> pd.DataFrame:
     """Exposures as 0/1; attributes and archetype as pandas categoricals (native in the model)."""
-    frame = data.drop("customer_id", "duration", "churned").to_pandas()
+    floor = max(MIN_USERS, 0.01 * data.height)
+    rare = [c for c in data.columns if c.startswith("exposed_") and data[c].sum() < floor]
+    frame = data.drop("customer_id", "duration", "churned", *rare).to_pandas()
     for column in frame.columns:
         if frame[column].dtype == bool:
             frame[column] = frame[column].astype(np.int8)

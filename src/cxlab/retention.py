@@ -899,16 +899,9 @@ def describe_differences(
     >>> describe_differences(rows, exposure_window_days=30, horizon_days=180)[-1][:39]
     '1 of 2 touchpoints tested has an effect'
     """
-    tested = difference.filter(pl.col("estimate").is_not_null())
-    if "archetype_sensitive" not in tested.columns:
-        tested = tested.with_columns(pl.lit(None, pl.Boolean).alias("archetype_sensitive"))
+    tested = _with_sensitivity(difference.filter(pl.col("estimate").is_not_null()))
     found = tested.filter(pl.col("q_value") < Q_LEVEL, ~pl.col("archetype_sensitive").fill_null(False))
-    named = pl.concat(
-        found.filter(pl.col("estimate") > 0 if helps else pl.col("estimate") < 0)
-        .sort("estimate", descending=helps)
-        .head(top)
-        for helps in (True, False)
-    )
+    named = named_effects(difference, top=top)
     sentences = [
         f"Using {r['touchpoint'].replace('_', ' ')} in the first {exposure_window_days} days is associated "
         f"with {100 * r['estimate']:+.1f} points of retention {horizon_days} days later "
@@ -928,6 +921,34 @@ def describe_differences(
         names = ", ".join(t.replace("_", " ") for t in fragile["touchpoint"].to_list())
         summary += f"; not claimed because it depends on the number of archetypes: {names}"
     return [*sentences, summary + "."]
+
+
+def named_effects(difference: pl.DataFrame, *, top: int = 3) -> pl.DataFrame:
+    """The effects a page names: the ``top`` largest helpful and then harmful retention
+    differences among those with q < 0.05 that are not ``archetype_sensitive``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> rows = pl.DataFrame({"touchpoint": ["a", "b", "c"], "estimate": [0.04, -0.01, 0.02],
+    ...     "q_value": [0.001, 0.01, 0.2]})
+    >>> named_effects(rows)["touchpoint"].to_list()
+    ['a', 'b']
+    """
+    tested = _with_sensitivity(difference.filter(pl.col("estimate").is_not_null()))
+    found = tested.filter(pl.col("q_value") < Q_LEVEL, ~pl.col("archetype_sensitive").fill_null(False))
+    return pl.concat(
+        found.filter(pl.col("estimate") > 0 if helps else pl.col("estimate") < 0)
+        .sort("estimate", descending=helps)
+        .head(top)
+        for helps in (True, False)
+    )
+
+
+def _with_sensitivity(table: pl.DataFrame) -> pl.DataFrame:
+    if "archetype_sensitive" in table.columns:
+        return table
+    return table.with_columns(pl.lit(None, pl.Boolean).alias("archetype_sensitive"))
 
 
 def strongest_touchpoint(difference: RetentionDifference | None) -> str:

@@ -27,7 +27,7 @@ import polars as pl
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_CELL_SIZE
 from cxlab.inference import Q_LEVEL
 from cxlab.results import Result
-from cxlab.retention import describe_differences
+from cxlab.retention import describe_differences, named_effects
 from cxlab.rundir import RunDir
 from cxlab.survey import fix_first
 
@@ -156,16 +156,7 @@ class Findings:
         differences among those that pass the multiple-testing rule and do not depend on the
         number of archetypes."""
         difference = self.retention_differences()
-        if difference is None:
-            return None
-        sensitive = pl.col("archetype_sensitive").fill_null(False)
-        found = difference.filter(pl.col("q_value") < Q_LEVEL, ~sensitive)
-        return pl.concat(
-            found.filter(pl.col("estimate") > 0 if helps else pl.col("estimate") < 0)
-            .sort("estimate", descending=helps)
-            .head(top)
-            for helps in (True, False)
-        )
+        return None if difference is None else named_effects(difference, top=top)
 
     def _nps_by_archetype(self) -> pl.DataFrame | None:
         if self.scores is None:
