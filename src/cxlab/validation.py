@@ -246,7 +246,8 @@ def _parse_hints(frame: pl.DataFrame, raw: RawTable, name: str) -> list[str]:
             if c.dtype == "timestamp"
             else f"fix the export, or map another column onto {c.name} under 'tables.{name}.columns'"
         )
-        what = f"{bad.height:,} values of {c.name} are not a {c.dtype}"
+        values = f"{bad.height:,} values of {c.name} are" if bad.height != 1 else f"1 value of {c.name} is"
+        what = f"{values} not a {c.dtype}"
         hints.append(f"{raw.source}: {what}, for example {shown}; {fix}.")
     return hints
 

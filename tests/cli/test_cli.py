@@ -347,6 +347,13 @@ def test_leadership_page_and_index_render_in_a_real_browser(run_dir, tmp_path):
         driver.get(pages[1].as_uri())
         assert driver.execute_script("return document.images.length") >= 3  # its plots were checked above
         _check_leadership_page(driver, pages[0])
+        shots = ROOT / "reports" / "screenshots"  # git-ignored: what a reviewer looks at
+        for name in ("01_data_quality", "04_touchpoint_impact"):
+            driver.set_window_size(1280, 900)
+            driver.get((run_dir / "html" / f"{name}.html").as_uri())
+            assert driver.find_element("css selector", "nav.cxlab-nav")  # the run's navigation bar
+            assert driver.title != "Notebook"
+            driver.save_screenshot(str(shots / f"{name}_1280.png"))
     finally:
         driver.quit()
 
