@@ -745,11 +745,11 @@ def effects_by_archetype(
     >>> import polars as pl
     >>> empty = Landmark(pl.DataFrame({"duration": [], "churned": []}), 30)
     >>> retention.effects_by_archetype(empty).describe()
-    'Not estimable: the customers have no archetype; fit the archetypes first.'
+    'Not estimable: the customers have no archetype at the landmark; it needs touchpoint events to cluster.'
     """
     reason = landmark.no_churn_reason
     if "archetype_name" not in landmark.data.columns:
-        reason = "the customers have no archetype; fit the archetypes first"
+        reason = "the customers have no archetype at the landmark; it needs touchpoint events to cluster"
     empty = impact_frame([], exposure_window_days=landmark.exposure_window_days)
     if reason is not None:
         return ArchetypeEffects.not_estimable(reason, empty, title="Hazard ratios within each archetype")
