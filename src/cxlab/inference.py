@@ -57,6 +57,18 @@ def q_values(p_values: pl.Series) -> pl.Series:
     return pl.Series("q_value", p, pl.Float64).fill_nan(None)
 
 
+def with_q_values(table: pl.DataFrame) -> pl.DataFrame:
+    """``table`` with ``q_value``: :func:`q_values` of its ``p_value`` column, all its rows
+    one family.
+
+    Examples
+    --------
+    >>> with_q_values(pl.DataFrame({"p_value": [0.01, 0.02]}))["q_value"].to_list()
+    [0.02, 0.02]
+    """
+    return table.with_columns(q_values(table["p_value"]))
+
+
 def e_values(
     estimate: pl.Series, ci_low: pl.Series, ci_high: pl.Series, *, common: bool
 ) -> tuple[pl.Series, pl.Series]:

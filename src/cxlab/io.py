@@ -280,7 +280,7 @@ def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> P
 def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl.DataFrame:
     """A CSV or Parquet file with every CSV column as text (so ``00042`` stays ``00042``).
     Bytes that are not valid in ``encoding`` are an error naming the line, never replaced."""
-    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    utf8 = _is_utf8(encoding)
     try:
         if path.suffix.lower() == ".parquet":
             return pl.read_parquet(path)
@@ -301,11 +301,14 @@ def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl
     return frame.rename({c: c.strip() for c in frame.columns})
 
 
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+
+
 def _decode(data: bytes, path: Path, encoding: str, key: str) -> str:
     """``data`` as text (a UTF-8 byte-order mark dropped), or an error naming the bad line."""
-    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     try:
-        return data.decode("utf-8-sig" if utf8 else encoding)
+        return data.decode("utf-8-sig" if _is_utf8(encoding) else encoding)
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         bad = data[error.start : error.end].hex(" ")

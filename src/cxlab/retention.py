@@ -34,7 +34,7 @@ from lifelines.statistics import multivariate_logrank_test, proportional_hazard_
 
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_EXPOSED, N_BOOTSTRAP, RANDOM_STATE
 from cxlab.exceptions import DataContractError
-from cxlab.inference import COMMON_OUTCOME, Q_LEVEL, describe_e_value, e_values, q_values
+from cxlab.inference import COMMON_OUTCOME, Q_LEVEL, describe_e_value, e_values, with_q_values
 from cxlab.results import Result
 from cxlab.rundir import OUTPUT_TABLES
 
@@ -458,14 +458,9 @@ def touchpoint_hazard_ratios(
         reason = f"no touchpoint exposure could be estimated (min_exposed={min_exposed}; see each row's note)"
     table = impact_frame(rows, exposure_window_days=landmark.exposure_window_days)
     common = landmark.counts.get("churned", 0) > COMMON_OUTCOME * max(data.height, 1)
-    table = _with_q_values(_with_e_values(table, common=common))
+    table = with_q_values(_with_e_values(table, common=common))
     result_counts = {"included": data.height, "churned": landmark.counts.get("churned", 0)}
     return HazardRatios(table, result_counts, reason, title, model=model, design=design, fitted=estimable)
-
-
-def _with_q_values(table: pl.DataFrame) -> pl.DataFrame:
-    """``q_value``: Benjamini–Hochberg over all the rows of ``table`` (one family)."""
-    return table.with_columns(q_values(table["p_value"]))
 
 
 def _with_e_values(table: pl.DataFrame, *, common: bool) -> pl.DataFrame:
@@ -638,7 +633,7 @@ def retention_difference(
         if column in point:
             estimate, sd = point[column], spread.get(column, np.nan)
             row |= {"estimate": estimate, "ci_low": estimate - 1.96 * sd, "ci_high": estimate + 1.96 * sd}
-    window = _window_of(cox.summary)
+    window = window_of(cox.summary)
     table = impact_frame(rows, exposure_window_days=window, horizon_days=horizon_days)
     return RetentionDifference(
         table,
@@ -650,7 +645,9 @@ def retention_difference(
     )
 
 
-def _window_of(table: pl.DataFrame) -> int:
+def window_of(table: pl.DataFrame) -> int:
+    """The exposure window rows of ``touchpoint_impact.csv`` were computed with (the default
+    when no row says)."""
     windows = table["exposure_window_days"].drop_nulls()
     return int(windows[0]) if len(windows) else EXPOSURE_WINDOW_DAYS
 
@@ -761,7 +758,7 @@ def effects_by_archetype(
         part = Landmark(subset, landmark.exposure_window_days, {"churned": churned})
         cox = touchpoint_hazard_ratios(part, min_exposed=min_exposed, segment=name, penalizer=penalizer)
         tables.append(cox.summary)
-    table = _with_q_values(pl.concat([empty, *tables]))  # every archetype's rows: one family
+    table = with_q_values(pl.concat([empty, *tables]))  # every archetype's rows: one family
     reason = None
     if table["estimate"].is_null().all():
         reason = "no archetype has enough customers for its own estimates"
@@ -885,6 +882,10 @@ def describe_ph_check(table: pl.DataFrame, *, alpha: float = PH_ALPHA) -> str:
     )
 
 
+_PASSES = (pl.col("q_value") < Q_LEVEL) & ~pl.col("archetype_sensitive").fill_null(False)
+"""An effect the page may name: it passes the multiple-testing rule and not only for one archetype choice."""
+
+
 def describe_differences(
     difference: pl.DataFrame, *, exposure_window_days: int, horizon_days: int, top: int = 3
 ) -> list[str]:
@@ -900,8 +901,8 @@ def describe_differences(
     '1 of 2 touchpoints tested has an effect'
     """
     tested = _with_sensitivity(difference.filter(pl.col("estimate").is_not_null()))
-    found = tested.filter(pl.col("q_value") < Q_LEVEL, ~pl.col("archetype_sensitive").fill_null(False))
-    named = named_effects(difference, top=top)
+    found = tested.filter(_PASSES)
+    named = _largest(found, top)
     sentences = [
         f"Using {r['touchpoint'].replace('_', ' ')} in the first {exposure_window_days} days is associated "
         f"with {100 * r['estimate']:+.1f} points of retention {horizon_days} days later "
@@ -936,7 +937,11 @@ def named_effects(difference: pl.DataFrame, *, top: int = 3) -> pl.DataFrame:
     ['a', 'b']
     """
     tested = _with_sensitivity(difference.filter(pl.col("estimate").is_not_null()))
-    found = tested.filter(pl.col("q_value") < Q_LEVEL, ~pl.col("archetype_sensitive").fill_null(False))
+    return _largest(tested.filter(_PASSES), top)
+
+
+def _largest(found: pl.DataFrame, top: int) -> pl.DataFrame:
+    """The ``top`` largest helpful, then harmful, rows of ``found``."""
     return pl.concat(
         found.filter(pl.col("estimate") > 0 if helps else pl.col("estimate") < 0)
         .sort("estimate", descending=helps)

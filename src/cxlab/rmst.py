@@ -32,9 +32,9 @@ from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from scipy.stats import norm
 
 from cxlab.config import HORIZON_DAYS, N_BOOTSTRAP, RANDOM_STATE
-from cxlab.inference import q_values
+from cxlab.inference import with_q_values
 from cxlab.results import Result
-from cxlab.retention import PH_ALPHA, HazardRatios, impact_frame
+from cxlab.retention import PH_ALPHA, HazardRatios, impact_frame, window_of
 
 RMST_NOTE = "days retained of the first {h} after the landmark, exposed minus unexposed (stratified Cox)"
 
@@ -87,9 +87,8 @@ def rmst_differences(
              "n_exposed": counts["n_exposed"], "n_unexposed": counts["n_unexposed"],
              "note": RMST_NOTE.format(h=horizon_days)}
         )  # fmt: skip
-    window = int(cox.summary["exposure_window_days"].drop_nulls()[0]) if cox.summary.height else None
-    table = impact_frame(rows, exposure_window_days=window, horizon_days=horizon_days)
-    table = table.with_columns(q_values(table["p_value"]))
+    window = window_of(cox.summary)
+    table = with_q_values(impact_frame(rows, exposure_window_days=window, horizon_days=horizon_days))
     title = f"Days retained of the first {horizon_days} (where the hazard ratio changes over time)"
     if not rows:
         reason = f"no touchpoint's effect changes clearly over follow-up (proportional-hazards p ≥ {alpha:g})"

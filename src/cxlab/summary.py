@@ -161,10 +161,15 @@ class Findings:
     def _nps_by_archetype(self) -> pl.DataFrame | None:
         if self.scores is None:
             return None
+        by_archetype = self._relationship_nps().filter(pl.col("segment") != "all", ~pl.col("suppressed"))
+        return by_archetype.select(pl.col("segment").alias("group"), "score", "ci_low", "ci_high", "n")
+
+    def _relationship_nps(self) -> pl.DataFrame:
+        """NPS rows of the survey table about the whole relationship, every segment, no month or stage."""
         return self.scores.filter(
-            pl.col("metric") == "nps", pl.col("segment") != "all", pl.col("touchpoint").is_null(),
-            pl.col("month").is_null(), pl.col("stage").is_null(), ~pl.col("suppressed"),
-        ).select(pl.col("segment").alias("group"), "score", "ci_low", "ci_high", "n")  # fmt: skip
+            pl.col("metric") == "nps", pl.col("touchpoint").is_null(),
+            pl.col("month").is_null(), pl.col("stage").is_null(),
+        )  # fmt: skip
 
     def kpis(self) -> Result:
         """Headline figures, each with its interval and n."""
@@ -191,10 +196,7 @@ class Findings:
     def _nps_kpi(self) -> dict:
         if self.scores is None:
             return {"kpi": "NPS", "value": MISSING, "interval": "", "n": ""}
-        overall = self.scores.filter(
-            pl.col("metric") == "nps", pl.col("touchpoint").is_null(), pl.col("segment") == "all",
-            pl.col("month").is_null(), pl.col("stage").is_null(),
-        )  # fmt: skip
+        overall = self._relationship_nps().filter(pl.col("segment") == "all")
         if overall.height == 0:
             return {"kpi": "NPS", "value": MISSING, "interval": "", "n": ""}
         r = overall.row(0, named=True)
