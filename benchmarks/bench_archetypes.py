@@ -1,7 +1,7 @@
 """Benchmark: fit JourneyArchetypes (n_archetypes="auto") on 1M customers.
 
 Uses the validated dataset of ``bench_journeys.py`` (made if missing). The features are
-built first and not timed; the fit (choice of k on a 20,000-customer sample with bootstrap
+built first and not timed; the fit (choice of k on a 10,000-customer sample with bootstrap
 stability, final k-means on 200,000, assignment of everyone) is.
 
     python benchmarks/bench_archetypes.py [--out /tmp/cxlab-bench]

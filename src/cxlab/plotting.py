@@ -288,20 +288,24 @@ def _flow_columns(flows: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
     return columns
 
 
-def plot_selection_scores(scores: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Silhouette and bootstrap stability for each number of archetypes, the choice marked
-    (from ``JourneyArchetypes.selection_scores_``)."""
+def plot_selection_scores(
+    scores: pl.DataFrame, *, min_stability: float = 0.75, ax: Axes | None = None
+) -> Axes:
+    """Bootstrap stability of the least stable archetype and silhouette for each number of
+    archetypes, the bar a solution must reach and the choice marked (from
+    ``JourneyArchetypes.selection_scores_``)."""
     ax = _axes(ax)
     data = scores.to_pandas()
-    ax.plot(data["k"], data["silhouette"], marker="o", label="silhouette (separation)")
     ax.errorbar(
         data["k"],
         data["stability"],
         yerr=data["stability_sd"],
         marker="s",
         capsize=3,
-        label="stability (bootstrap ARI)",
+        label="stability of the least stable archetype",
     )
+    ax.plot(data["k"], data["silhouette"], marker="o", label="silhouette (separation, for reading)")
+    ax.axhline(min_stability, color="grey", linewidth=1, linestyle=":")
     for k in data.loc[data["chosen"], "k"]:
         ax.axvline(k, color="grey", linestyle="--", linewidth=1)
         ax.annotate(

@@ -117,6 +117,93 @@ _COMMENTS = {
 }
 
 
+@dataclass(frozen=True)
+class Design:
+    """The archetypes a generated population is made of, and the truth planted in it.
+
+    Every per-archetype tuple has one entry per archetype, in the order of ``archetypes``;
+    ``mix`` maps each phase to one touchpoint-weight dict per archetype, and ``exposures``
+    maps a touchpoint to (its window exposure probability per archetype, its planted churn
+    log hazard ratio).
+    """
+
+    archetypes: tuple[str, ...]
+    shares: tuple[float, ...]
+    mix: dict[str, list[dict[str, float]]]
+    pre_events: tuple[tuple[float, float], ...]  # mean extra (awareness, consideration) events
+    post_rate: tuple[float, ...]  # background events per 30 days after the window
+    exposures: dict[str, tuple[tuple[float, ...], float]]
+    archetype_log_hr: tuple[float, ...]
+    business_share: tuple[float, ...]
+    response_rate: tuple[float, ...]
+
+
+DESIGN = Design(
+    ARCHETYPES,
+    _SHARES,
+    _MIX,
+    _PRE_EVENTS,
+    _POST_RATE,
+    EXPOSURES,
+    ARCHETYPE_LOG_HR,
+    _BUSINESS_SHARE,
+    _RESPONSE_RATE,
+)
+"""The built-in sample's design: four archetypes, four touchpoints with an effect, seven without."""
+
+
+def _overlapping_design() -> Design:
+    """Five archetypes: the four of :data:`DESIGN` plus ``app_lapsers``, who share most of
+    their touchpoints with ``app_natives`` (the same awareness and purchase mix, the app first
+    in consideration) but churn at e(0.7 + 0.3) = 2.7 times their rate. Thirteen touchpoints have
+    no effect, each used at different rates by the two app archetypes, so a model that merges
+    them leaves confounding behind."""
+    mix = {phase: [*rows] for phase, rows in _MIX.items()}
+    mix["awareness"].append({"social_media": 6, "search": 3})
+    mix["consideration"].append({"mobile_app": 7, "ratings_reviews": 3})
+    mix["purchase"].append({"checkout_payment": 6, "mobile_app": 4})
+    mix["post_purchase"].append({"mobile_app": 5, "help_center": 4, "support_team": 2})
+    extra = {  # probabilities per archetype, app_lapsers last; none has an effect
+        "website": (0.60, 0.10, 0.20, 0.15, 0.50),
+        "mobile_app": (0.10, 0.05, 0.05, 0.70, 0.35),
+        "promotions": (0.20, 0.40, 0.10, 0.50, 0.15),
+        "catalog": (0.20, 0.50, 0.40, 0.10, 0.10),
+        "store": (0.05, 0.70, 0.10, 0.05, 0.05),
+        "point_of_sale": (0.05, 0.50, 0.10, 0.05, 0.20),
+    }
+    lapsers = {  # window exposure probability of app_lapsers, next to app_natives' in DESIGN
+        "follow_up": 0.30,
+        "live_chat": 0.20,
+        "support_team": 0.35,
+        "loyalty_program": 0.10,
+        "help_center": 0.60,
+        "thank_you_card": 0.05,
+        "billing": 0.60,
+        "delivery": 0.40,
+        "transactional_email": 0.50,
+        "marketing_email": 0.25,
+        "feedback_survey": 0.20,
+    }
+    exposures = {tp: ((*p, lapsers[tp]), beta) for tp, (p, beta) in EXPOSURES.items()}
+    exposures |= {tp: (p, 0.0) for tp, p in extra.items()}
+    return Design(
+        (*ARCHETYPES, "app_lapsers"),
+        (0.25, 0.20, 0.15, 0.20, 0.20),
+        mix,
+        (*_PRE_EVENTS, (1.5, 2.0)),
+        (*_POST_RATE, 0.4),
+        exposures,
+        (0.0, -0.6, 0.3, -0.3, 0.7),
+        (*_BUSINESS_SHARE, 0.1),
+        (*_RESPONSE_RATE, 0.2),
+    )
+
+
+OVERLAPPING_DESIGN = _overlapping_design()
+"""Five archetypes, two of them alike in touchpoints but not in churn, and 13 null touchpoints:
+the test of whether the number of archetypes is chosen well enough to adjust for."""
+
+
 @dataclass
 class ContractTables:
     """The tables of a contract dataset, before any validation."""
@@ -204,6 +291,7 @@ def make_journeys(
     start: str = "2024-01-01",
     end: str = "2025-12-31",
     exposure_window_days: int = 30,
+    design: Design = DESIGN,
 ) -> SyntheticData:
     """Generate customers, their journeys and surveys, with the truth planted in them.
 
@@ -217,6 +305,9 @@ def make_journeys(
         First possible signup date, and the end of observation.
     exposure_window_days : int
         Window after signup in which exposure to touchpoints changes churn.
+    design : Design, default DESIGN
+        The archetypes and planted effects; :data:`OVERLAPPING_DESIGN` has five archetypes,
+        two of them alike.
 
     Returns
     -------
@@ -229,9 +320,9 @@ def make_journeys(
     rng = np.random.default_rng(random_state)
     t0 = datetime.fromisoformat(start)
     t_end = (datetime.fromisoformat(end) - t0).total_seconds() / 86400
-    people = _draw_customers(n_customers, rng, t_end, exposure_window_days)
-    events = _draw_events(people, rng, t_end, exposure_window_days)
-    surveys = _draw_surveys(people, events, rng, t_end, exposure_window_days)
+    people = _draw_customers(n_customers, rng, t_end, exposure_window_days, design)
+    events = _draw_events(people, rng, t_end, exposure_window_days, design)
+    surveys = _draw_surveys(people, events, rng, t_end, exposure_window_days, design)
     customers = _customers_frame(people, t0, t_end)
     tables = ContractTables(
         customers=customers,
@@ -242,9 +333,11 @@ def make_journeys(
         archetypes=customers.select(
             "customer_id",
             pl.Series("archetype", people["archetype"]),
-            pl.Series("archetype_label", np.take(np.array(ARCHETYPES), people["archetype"])),
+            pl.Series("archetype_label", np.take(np.array(design.archetypes), people["archetype"])),
         ),
-        exposure_log_hr={tp: beta for tp, (_, beta) in EXPOSURES.items()},
+        archetype_labels=design.archetypes,
+        archetype_log_hr=design.archetype_log_hr,
+        exposure_log_hr={tp: beta for tp, (_, beta) in design.exposures.items()},
         segment_log_hr=dict(SEGMENT_LOG_HR),
         driver_weights=dict(DRIVER_WEIGHTS),
         exposure_window_days=exposure_window_days,
@@ -253,16 +346,16 @@ def make_journeys(
     return SyntheticData(tables, truth)
 
 
-def _draw_customers(n: int, rng: np.random.Generator, t_end: float, window: int) -> dict:
+def _draw_customers(n: int, rng: np.random.Generator, t_end: float, window: int, design: Design) -> dict:
     """Archetype, attributes, signup day, window exposures and churn day of each customer."""
-    archetype = rng.choice(len(ARCHETYPES), size=n, p=_SHARES)
-    business = rng.random(n) < np.take(_BUSINESS_SHARE, archetype)
+    archetype = rng.choice(len(design.archetypes), size=n, p=design.shares)
+    business = rng.random(n) < np.take(design.business_share, archetype)
     signup = rng.uniform(60, t_end - 30, size=n)  # days since start; room for pre-purchase events
-    exposed = {tp: rng.random(n) < np.take(p, archetype) for tp, (p, _) in EXPOSURES.items()}
+    exposed = {tp: rng.random(n) < np.take(p, archetype) for tp, (p, _) in design.exposures.items()}
     log_hr = (
-        np.take(ARCHETYPE_LOG_HR, archetype)
+        np.take(design.archetype_log_hr, archetype)
         + business * SEGMENT_LOG_HR["business"]
-        + sum(beta * exposed[tp] for tp, (_, beta) in EXPOSURES.items())
+        + sum(beta * exposed[tp] for tp, (_, beta) in design.exposures.items())
     )
     after_window = rng.exponential(1 / (_BASELINE_HAZARD * np.exp(log_hr)))
     early = rng.random(n) < _EARLY_CHURN
@@ -278,11 +371,13 @@ def _draw_customers(n: int, rng: np.random.Generator, t_end: float, window: int)
     }
 
 
-def _touchpoint_probabilities(phase: str, names: list[str], stages: dict[str, str]) -> np.ndarray:
+def _touchpoint_probabilities(
+    phase: str, names: list[str], stages: dict[str, str], mix: list[dict[str, float]]
+) -> np.ndarray:
     stage_set = {"post_purchase": {"post_purchase"}}.get(phase, {phase})
     base = np.array([_BACKGROUND_WEIGHT if stages[t] in stage_set else 0.0 for t in names])
     rows = []
-    for weights in _MIX[phase]:
+    for weights in mix:
         row = base.copy()
         for tp, w in weights.items():
             row[names.index(tp)] += w
@@ -298,7 +393,7 @@ def _sample_touchpoints(archetype: np.ndarray, probs: np.ndarray, rng: np.random
     return out
 
 
-def _draw_events(people: dict, rng: np.random.Generator, t_end: float, window: int) -> dict:
+def _draw_events(people: dict, rng: np.random.Generator, t_end: float, window: int, design: Design) -> dict:
     """Events as arrays: customer index, day (since start), touchpoint index, value."""
     catalog = default_catalog()
     names = catalog["touchpoint"].to_list()
@@ -312,11 +407,13 @@ def _draw_events(people: dict, rng: np.random.Generator, t_end: float, window: i
         tp = (
             np.full(cust.size, names.index(phase_or_tp))
             if phase_or_tp in names
-            else _sample_touchpoints(a[cust], _touchpoint_probabilities(phase_or_tp, names, stages), rng)
+            else _sample_touchpoints(
+                a[cust], _touchpoint_probabilities(phase_or_tp, names, stages, design.mix[phase_or_tp]), rng
+            )
         )
         parts.append((cust, day, tp, np.full(cust.size, np.nan) if value is None else value))
 
-    aware_mean, consider_mean = np.array(_PRE_EVENTS).T
+    aware_mean, consider_mean = np.array(design.pre_events).T
     n_aware = 1 + rng.poisson(np.take(aware_mean, a))
     cust = np.repeat(idx, n_aware)
     add(cust, signup[cust] - rng.uniform(30, 60, cust.size), "awareness")
@@ -328,18 +425,20 @@ def _draw_events(people: dict, rng: np.random.Generator, t_end: float, window: i
         keep = flags & (day < active_end)
         add(idx[keep], day[keep], tp)
     span = np.clip(active_end - signup - window, 0, None)
-    cust = np.repeat(idx, rng.poisson(np.take(_POST_RATE, a) * span / 30))
+    cust = np.repeat(idx, rng.poisson(np.take(design.post_rate, a) * span / 30))
     add(cust, signup[cust] + window + rng.uniform(0, 1, cust.size) * span[cust], "post_purchase")
     cust, day, tp, value = (np.concatenate(x) for x in zip(*parts, strict=True))
     return {"customer": cust, "day": day, "touchpoint": tp, "value": value, "names": names}
 
 
-def _draw_surveys(people: dict, events: dict, rng: np.random.Generator, t_end: float, window: int) -> dict:
+def _draw_surveys(
+    people: dict, events: dict, rng: np.random.Generator, t_end: float, window: int, design: Design
+) -> dict:
     """Relationship NPS with per-touchpoint CSAT (one response_id), and CSAT after support."""
     a, signup = people["archetype"], people["signup"]
     active_end = np.minimum(people["churn"], t_end)
     can = (active_end - signup) > window + 1
-    responds = can & (rng.random(people["n"]) < np.take(_RESPONSE_RATE, a))
+    responds = can & (rng.random(people["n"]) < np.take(design.response_rate, a))
     cust = np.flatnonzero(responds)
     day = signup[cust] + window + rng.uniform(0, 1, cust.size) * (active_end[cust] - signup[cust] - window)
     halo = rng.normal(0, _HALO_SD, cust.size)

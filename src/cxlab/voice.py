@@ -11,6 +11,7 @@ from lifelines import CoxPHFitter
 
 from cxlab.config import MIN_CELL_SIZE
 from cxlab.dataset import Dataset
+from cxlab.inference import COMMON_OUTCOME, e_values, with_q_values
 from cxlab.journeys import days
 from cxlab.results import Result
 from cxlab.survey import nps_category
@@ -78,7 +79,10 @@ def detractor_hazard_ratio(followup: pl.DataFrame) -> Result:
     -------
     Result
         ``summary``: ``category``, ``vs``, ``hazard_ratio``, ``ci_low``, ``ci_high``,
-        ``p_value``; not estimable without churn after the answers or without promoters.
+        ``p_value``, ``q_value`` (Benjamini–Hochberg over the comparisons in the table: the
+        family is detractors and passives against promoters), ``e_value``, ``e_value_ci``
+        (:func:`cxlab.inference.e_values`); not estimable without churn after the answers or
+        without promoters.
 
     Examples
     --------
@@ -91,6 +95,7 @@ def detractor_hazard_ratio(followup: pl.DataFrame) -> Result:
     """
     schema = {"category": pl.String, "vs": pl.String, "hazard_ratio": pl.Float64}
     schema |= {"ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64}
+    schema |= {"q_value": pl.Float64, "e_value": pl.Float64, "e_value_ci": pl.Float64}
     title = "Churn of detractors and passives against promoters"
     data = followup
     present = [c for c in ("detractor", "passive") if c in data["nps_category"]]
@@ -115,8 +120,10 @@ def detractor_hazard_ratio(followup: pl.DataFrame) -> Result:
             "ci_high": summary.loc[present, "exp(coef) upper 95%"].to_numpy(),
             "p_value": summary.loc[present, "p"].to_numpy(),
         },
-        schema=schema,
     )
+    common = counts["churned"] > COMMON_OUTCOME * counts["customers"]
+    hr = table["hazard_ratio"], table["ci_low"], table["ci_high"]
+    table = with_q_values(table).with_columns(e_values(*hr, common=common)).select(schema.keys())
     text = "; ".join(
         f"{r['category']}s churn at {r['hazard_ratio']:.2f} times the rate of promoters "
         f"(95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f})"
