@@ -161,6 +161,14 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--results-schema", default="cxlab", show_default=True, help="Database schema for --results-to."
 )
+@click.option(
+    "--alert-if",
+    "alert_if",
+    multiple=True,
+    metavar="RULE",
+    help="Exit 3 when RULE fires against the previous run of the same data, e.g. nps_drop>5 "
+    "(METRIC_drop|rise|change>N; METRIC: nps, retention, churn_rate; only changes with q < 0.05 fire).",
+)
 @_user_errors
 def run(
     data: str | None,
@@ -174,11 +182,16 @@ def run(
     timeout: int | None,
     results_to: str | None,
     results_schema: str,
+    alert_if: tuple[str, ...],
 ) -> None:
     """Validate the data and execute the analysis notebooks into a run folder.
 
+    The run is compared with the previous succeeded run of the same data in the same parent
+    folder (comparison.csv; the leadership summary shows what changed).
+
     Exit status: 0 succeeded, 2 bad input or parameters (nothing analysed), 1 an analysis
-    failed (its notebook is saved up to the failing cell and the manifest names it).
+    failed (its notebook is saved up to the failing cell and the manifest names it), 3
+    succeeded but an --alert-if rule fired.
     """
     from cxlab.parameters import read_config
     from cxlab.report import run_analysis
@@ -198,12 +211,38 @@ def run(
         results_to=results_to,
         results_schema=results_schema,
         from_features=features is not None,
+        alert_if=alert_if,
     )
     if result.exit_code == 0:
         click.echo(f"Run succeeded: {result.run_dir}")
+    elif result.exit_code == 3:
+        click.echo(f"Run succeeded: {result.run_dir}; ALERT: {result.message}", err=True)
     else:
         click.echo(f"Run failed ({result.run_dir}/manifest.json): {result.message}", err=True)
     sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("before", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("after", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Write comparison.csv and comparison_quality.csv here."
+)
+@_user_errors
+def compare(before: Path, after: Path, out: Path | None) -> None:
+    """Compare run folder AFTER with the earlier run BEFORE of the same data: each metric with
+    both values, the difference with its 95% interval and a q-value; data-quality changes."""
+    from cxlab.compare import compare_runs
+
+    comparison = compare_runs(before, after)
+    click.echo(comparison.describe())
+    for r in comparison.quality_changes().iter_rows(named=True):
+        click.echo(f"  {r['item']}: {r['before'] or '-'} -> {r['after'] or '-'}")
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        comparison.summary.write_csv(out / "comparison.csv")
+        comparison.quality.write_csv(out / "comparison_quality.csv")
+        click.echo(f"Wrote {out / 'comparison.csv'} and {out / 'comparison_quality.csv'}")
 
 
 @main.command("notebooks")

@@ -60,6 +60,8 @@ class Manifest:
     finished_at: str | None = None
     error: str | None = None
     results_to: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None  # with the previous run of the same data
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def start(

@@ -44,6 +44,22 @@ def packaged_notebooks() -> Path:
     return Path(str(files("cxlab.notebooks")))
 
 
+PAGE_LABELS = {
+    "00_leadership_summary": "Leadership summary",
+    "01_data_quality": "Data quality",
+    "02_journey_map": "Journey map",
+    "03_archetypes": "Archetypes",
+    "04_touchpoint_impact": "Touchpoint impact",
+    "05_survey": "Surveys",
+}
+"""The navigation bar's label of each packaged page (an adapted notebook shows its file name)."""
+
+
+def page_label(stem: str) -> str:
+    """The words a page of notebook ``stem`` is linked by (navigation bar, runs index)."""
+    return PAGE_LABELS.get(stem, stem.replace("_", " "))
+
+
 def list_notebooks(directory: str | Path) -> list[Path]:
     """Analysis notebooks in run order: ``01_...`` upwards, ``00_...`` (the summary) last."""
     found = sorted(Path(directory).glob("[0-9][0-9]_*.ipynb"))

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from cxlab.compare import AlertRule
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
 from cxlab.manifest import Manifest, NotebookRun
@@ -32,6 +35,7 @@ from cxlab.parameters import (
     list_notebooks,
     notebook_parameters,
     packaged_notebooks,
+    page_label,
     resolve_parameters,
 )
 from cxlab.privacy import pseudonymize, pseudonymize_tables
@@ -64,6 +68,7 @@ def run_analysis(
     results_to: str | None = None,
     results_schema: str = "cxlab",
     from_features: bool = False,
+    alert_if: tuple[str, ...] = (),
 ) -> RunResult:
     """Validate ``data``, execute every notebook with papermill, and write the run folder.
 
@@ -92,13 +97,22 @@ def run_analysis(
         notebook succeeded (see :meth:`cxlab.database.Database.write_tables`).
     from_features : bool
         ``data`` holds per-customer tables.
+    alert_if : tuple of str
+        Rules such as ``"nps_drop>5"`` (:class:`cxlab.compare.AlertRule`), checked against the
+        previous succeeded run of the same data source in ``out``'s folder.
 
     Returns
     -------
     RunResult
         Its ``exit_code`` follows the contract: 0 succeeded, 2 bad input or parameters
         (nothing analysed), 1 a notebook failed or the results could not be written to the
-        database.
+        database, 3 succeeded but an ``alert_if`` rule fired.
+
+    Notes
+    -----
+    Before the leadership summary runs, the run is compared with the previous succeeded run
+    of the same data source in the same folder (:func:`cxlab.compare.compare_runs`); the
+    comparison is saved as ``comparison.csv`` and the summary shows it.
 
     Examples
     --------
@@ -113,6 +127,7 @@ def run_analysis(
     if not notebooks:
         raise DataContractError(f"No notebooks (NN_name.ipynb) in {directory}.")
     params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
+    rules = [AlertRule.parse(rule) for rule in alert_if]
     source = Source(data, mapping, from_features)
     destination = results_destination(results_to)
     run = RunDir(out.parent / f".{out.name}.partial-{os.getpid()}")
@@ -126,7 +141,9 @@ def run_analysis(
         mapping=str(mapping) if mapping else None,
     )
     try:
-        result = _run_in(run, source, params, notebooks, manifest, kernel_name, timeout)
+        result = _run_in(run, source, params, notebooks, manifest, kernel_name, timeout, out.parent)
+        if result.exit_code == 0 and rules:
+            result = _alerts(rules, run, manifest, result)
         if result.exit_code == 0 and destination:
             manifest.results_to, error = write_results(
                 destination, results_schema, run, out.name, manifest.started_at
@@ -154,7 +171,7 @@ def _write_index(reports_dir: Path) -> None:
         logger.warning("The run finished, but %s/index.html could not be refreshed: %s", reports_dir, exc)
 
 
-def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, kernel_name, timeout):
+def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, kernel_name, timeout, parent):
     runs = manifest.notebooks
     logger.info("Validating %s", source.shown)
     try:
@@ -183,6 +200,8 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
             status.status, status.reason = "skipped", NOT_FROM_FEATURES[nb.name]
             logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, status.reason)
             continue
+        if nb.name.startswith("00_"):
+            _compare_with_previous(run, parent, manifest)
         logger.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
         _execute(nb, run, _runner_values(dataset, params), status, kernel_name, timeout, pages)
         logger.info("[%d/%d] %s %s in %.1f s", i, len(notebooks), nb.name, status.status, status.seconds)
@@ -198,6 +217,50 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
         return RunResult(run.path, "failed", 1, message, runs)
     manifest.status = "succeeded"
     return RunResult(run.path, "succeeded", 0, "all notebooks succeeded", runs)
+
+
+def _compare_with_previous(run: RunDir, parent: Path, manifest: Manifest) -> None:
+    """Compare the run so far with the previous succeeded run of the same data; a comparison
+    that cannot be made is a warning in the log, never the run's failure."""
+    from cxlab.compare import compare_with, previous_run, write_comparison
+
+    previous = previous_run(parent, manifest.data)
+    if previous is None:
+        logger.info("No earlier run of %s in %s to compare with", manifest.data, parent)
+        return
+    manifest.write(run.manifest)  # "running", with the inputs the comparison reads
+    try:
+        comparison = compare_with(RunDir(previous), run)  # previous_run finds succeeded runs only
+    except (DataContractError, OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        logger.warning("Could not compare with %s: %s", previous.name, exc)
+        return
+    write_comparison(run.path, comparison)
+    manifest.comparison = {
+        "with": previous.name,
+        "metrics": comparison.counts["metrics"],
+        "changed": comparison.counts["changed"],
+        "archetypes_changed": comparison.archetypes_changed,
+    }
+    manifest.write(run.manifest)  # the summary names the run it was compared with
+    logger.info("Compared with %s: %s", previous.name, comparison.describe())
+
+
+def _alerts(rules, run: RunDir, manifest: Manifest, result: RunResult) -> RunResult:
+    """Check ``rules`` against the saved comparison; exit 3 when one fires."""
+    from cxlab.compare import RunComparison
+
+    table = run.read_table("comparison.csv")
+    comparison = None if table is None else RunComparison(table)
+    manifest.alerts = [rule.check(comparison) for rule in rules]
+    fired = [a for a in manifest.alerts if a["fired"]]
+    for alert in manifest.alerts:
+        logger.info(
+            "Alert %s: %s (%s)", alert["rule"], "FIRED" if alert["fired"] else "quiet", alert["detail"]
+        )
+    if not fired:
+        return result
+    message = "; ".join(f"{a['rule']} fired: {a['detail']}" for a in fired)
+    return RunResult(run.path, "succeeded", 3, message, result.notebooks)
 
 
 def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
@@ -253,20 +316,9 @@ def _execute(
         _export_html(target, run.html / f"{nb.stem}.html", hide_code=nb.name.startswith("00_"), pages=pages)
 
 
-PAGE_LABELS = {
-    "00_leadership_summary": "Leadership summary",
-    "01_data_quality": "Data quality",
-    "02_journey_map": "Journey map",
-    "03_archetypes": "Archetypes",
-    "04_touchpoint_impact": "Touchpoint impact",
-    "05_survey": "Surveys",
-}
-"""The navigation bar's label of each packaged page (an adapted notebook shows its file name)."""
-
-
 def _navigation(notebooks: list[str]) -> dict[str, str]:
     """Label -> relative link of every page of the run, and the reports index above it."""
-    pages = {PAGE_LABELS.get(stem, stem.replace("_", " ")): f"{stem}.html" for stem in sorted(notebooks)}
+    pages = {page_label(stem): f"{stem}.html" for stem in sorted(notebooks)}
     return {"All runs": "../../index.html", **pages}
 
 

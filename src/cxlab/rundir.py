@@ -42,6 +42,7 @@ class OutputTable:
     columns: dict[str, pl.DataType]
     description: str
     more_columns: str = ""  # what follows the fixed columns, for tables whose width varies
+    every_run: bool = True  # False: written only when there is something to say (a previous run)
 
     def conform(self, frame: pl.DataFrame, *, written_earlier: bool = False) -> pl.DataFrame:
         """``frame`` with every declared column, in order and cast to its type.
@@ -244,6 +245,38 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
             "`mean_score` with its t interval and `score_n` over every answer rating the driver; "
             "`others_mean_score` over the other drivers' answers, and the Welch 95% interval of the "
             "difference (`vs_others_ci_low`, `vs_others_ci_high`)",
+        ),
+        OutputTable(
+            "comparison.csv",
+            "cxlab run (compare)",
+            {
+                "kind": _S,
+                "metric": _S,
+                "unit": _S,
+                "before": _F,
+                "after": _F,
+                "difference": _F,
+                "ci_low": _F,
+                "ci_high": _F,
+                "p_value": _F,
+                "q_value": _F,
+                "n_before": _I,
+                "n_after": _I,
+                "changed": _B,
+            },  # fmt: skip
+            "each headline metric, survey score, archetype share and touchpoint effect against the "
+            "previous succeeded run of the same data source: both values, the difference with its 95% "
+            "interval, `q_value` (Benjamini–Hochberg over every row), `changed` when q < 0.05 (see "
+            "`cxlab.compare`); written only when there is a previous run",
+            every_run=False,
+        ),
+        OutputTable(
+            "comparison_quality.csv",
+            "cxlab run (compare)",
+            {"item": _S, "before": _S, "after": _S},
+            "rows read and rejected (by reason) per table, touchpoint labels new and gone, and the "
+            "period of the events, in the previous run and this one",
+            every_run=False,
         ),
     )
 }

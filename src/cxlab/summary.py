@@ -56,6 +56,8 @@ class Findings:
     min_cell_size: int = MIN_CELL_SIZE
     archetype_retention: pl.DataFrame | None = None
     about: dict = field(default_factory=dict)  # dataset name, first and last event, end of observation
+    comparison: pl.DataFrame | None = None  # with the previous run of the same data (comparison.csv)
+    previous: dict = field(default_factory=dict)  # the manifest's "comparison": with, archetypes_changed
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, min_cell_size: int = MIN_CELL_SIZE) -> Findings:
@@ -75,6 +77,8 @@ class Findings:
             drivers=run.read_table("survey_drivers.csv"),
             n_customers=n_customers,
             min_cell_size=min_cell_size,
+            comparison=run.read_table("comparison.csv"),
+            previous=_previous(run),
         )
 
     @property
@@ -100,8 +104,46 @@ class Findings:
         return " · ".join(parts)
 
     def tiles(self) -> Tiles:
-        """The headline figures as tiles: value large, what it is, its interval and n."""
-        return Tiles(self.kpis().summary.to_dicts())
+        """The headline figures as tiles: value large, what it is, its interval and n, and its
+        change since the previous run (an arrow only for a change that passes q < 0.05)."""
+        tiles = self.kpis().summary.to_dicts()
+        for tile, metric in zip(tiles, (None, "retention at the horizon", "NPS"), strict=True):
+            tile["change"] = self._change(metric)
+        return Tiles(tiles)
+
+    def _change(self, metric: str | None) -> str:
+        row = None if self.comparison is None or metric is None else self.comparison.filter(metric=metric)
+        if row is None or row.is_empty():
+            return ""
+        r = row.row(0, named=True)
+        if not r["changed"]:
+            return "no significant change since the last run"
+        arrow = "▲" if r["difference"] > 0 else "▼"
+        return f"{arrow} {r['difference']:+.1f} {r['unit']} since the last run"
+
+    def since_last_run(self) -> Bullets:
+        """What changed since the previous run of the same data, in sentences: only changes that
+        pass the multiple-testing rule (q < 0.05)."""
+        if self.comparison is None:
+            return Bullets(
+                ["This is the first run of this dataset in its folder: there is nothing to compare with yet."]
+            )
+        found = self.comparison.filter("changed")
+        when = f" ({self.previous['with']})" if self.previous.get("with") else ""
+        lines = [
+            f"{r['metric'][0].upper()}{r['metric'][1:]}: {r['before']:.1f} → {r['after']:.1f} "
+            f"({r['difference']:+.1f} {r['unit']}, 95% CI {r['ci_low']:+.1f} to {r['ci_high']:+.1f})."
+            for r in found.iter_rows(named=True)
+        ]
+        lines.append(
+            f"{self.comparison.height - found.height} of {self.comparison.height} figures compared with the "
+            f"last run{when} did not change by more than chance would explain."
+        )
+        if self.previous.get("archetypes_changed"):
+            lines.append(
+                "The archetypes themselves changed since the last run, so their shares are not comparable."
+            )
+        return Bullets(lines)
 
     def plot_retention(self, ax=None):
         """Retention since signup by archetype, with 95% bands."""
@@ -347,7 +389,8 @@ class Tiles(list):
             "<div style='flex:1 1 12rem;border:1px solid #d0d7de;border-radius:8px;padding:0.8rem 1rem'>"
             f"<div style='font-size:1.9rem;font-weight:600'>{html.escape(str(t['value']))}</div>"
             f"<div style='color:#333'>{html.escape(str(t['kpi']))}</div>"
-            f"<div style='color:#666;font-size:0.85rem'>{html.escape(_detail(t))}</div></div>"
+            f"<div style='color:#666;font-size:0.85rem'>{html.escape(_detail(t))}</div>"
+            f"<div style='font-size:0.85rem;font-weight:600'>{html.escape(t.get('change', ''))}</div></div>"
             for t in self
         )
         return f"<div style='display:flex;flex-wrap:wrap;gap:0.8rem;margin:0.5rem 0'>{tiles}</div>"
@@ -357,6 +400,14 @@ def _detail(tile: dict) -> str:
     interval = f"95% CI {tile['interval']}" if tile.get("interval") else ""
     n = f"n = {tile['n']}" if tile.get("n") else ""
     return " · ".join(x for x in (interval, n) if x)
+
+
+def _previous(run: RunDir) -> dict:
+    """The ``comparison`` entry of the run's manifest (empty when there is none)."""
+    try:
+        return json.loads(run.manifest.read_text(encoding="utf-8")).get("comparison") or {}
+    except (OSError, ValueError):
+        return {}
 
 
 def _about(run: RunDir, features: Path) -> dict:

@@ -446,3 +446,37 @@ def test_notebooks_command_copies_the_notebooks_and_refuses_to_overwrite(tmp_pat
     assert len(list((tmp_path / "mine").glob("[0-9][0-9]_*.ipynb"))) == 6
     again = cxlab("notebooks", tmp_path / "mine")
     assert again.returncode == 2 and "already holds" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.notebook
+def test_a_second_run_of_the_same_data_is_compared_and_an_alert_exits_3(generated, tmp_path):
+    data, notebooks, runs = tmp_path / "data", tmp_path / "nbs", tmp_path / "runs"
+    shutil.copytree(generated, data)
+    notebooks.mkdir()
+    _notebook(
+        notebooks / "01_scores.ipynb",
+        'run_dir: str = "."  # run folder\ndata_dir: str = ""  # dataset',
+        "from cxlab import load_dataset, survey\nfrom cxlab.rundir import RunDir\n"
+        'RunDir(run_dir).write_table("survey_scores.csv", survey.survey_scores(load_dataset(data_dir)))',
+    )
+    _notebook(notebooks / "00_summary.ipynb", 'run_dir: str = "."  # run folder', "x = 1")
+    bad = cxlab("run", "--data", data, "--out", runs / "w0", "--notebooks", notebooks, "--alert-if", "nps<5")
+    assert bad.returncode == 2 and "METRIC_drop>N" in bad.stderr and not runs.exists()
+    first = cxlab(
+        "run", "--data", data, "--out", runs / "w1", "--notebooks", notebooks, "--alert-if", "nps_drop>5"
+    )
+    assert first.returncode == 0, first.stderr
+    assert json.loads((runs / "w1" / "manifest.json").read_text())["alerts"][0]["fired"] is False
+    surveys = (data / "surveys.csv").read_text().splitlines()
+    nps = [re.sub(r",nps,[0-9.]+,", ",nps,0.0,", line) for line in surveys]  # every answer a detractor
+    (data / "surveys.csv").write_text("\n".join(nps) + "\n")
+    second = cxlab(
+        "run", "--data", data, "--out", runs / "w2", "--notebooks", notebooks, "--alert-if", "nps_drop>5"
+    )
+    assert second.returncode == 3, second.stderr
+    assert "ALERT: nps_drop>5 fired: NPS down" in second.stderr
+    manifest = json.loads((runs / "w2" / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded" and manifest["comparison"]["with"] == "w1"
+    assert manifest["alerts"][0]["fired"] is True
+    assert (runs / "w2" / "tables" / "comparison.csv").is_file()
+    assert "Trends" in (runs / "index.html").read_text()

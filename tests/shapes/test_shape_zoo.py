@@ -76,7 +76,7 @@ def test_every_notebook_runs_on_the_shape(name, tmp_path):
     run, shown = _run_shape(name, tmp_path)
     text = "\n".join(str(s) for s in shown)
     assert "Traceback" not in text
-    for table in OUTPUT_TABLES.values():
+    for table in (t for t in OUTPUT_TABLES.values() if t.every_run):
         frame = run.read_table(table.file)
         assert frame is not None, f"{table.file} was not written"
         assert set(table.columns) <= set(frame.columns), table.file
