@@ -100,7 +100,11 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
 
     A customer reaches a stage when their furthest stage is that one or a later one (so
     the funnel never widens); ``n_with_stage_events`` counts those with events in the stage
-    itself. ``share`` is of all customers, events or not.
+    itself. ``share`` is of all customers, events or not. Everyone is counted from the first
+    stage they entered (``n_entered_here``), so a funnel of leads who never buy reads low;
+    a customers table that holds buyers only reads near 100% at purchase, which is the data,
+    not the funnel. The time to convert is from a customer's first event in the previous
+    stage to their first in this one, for customers with events in both.
 
     Parameters
     ----------
@@ -113,7 +117,9 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
     -------
     Result
         ``summary``: ``stage``, ``n_customers``, ``share``, ``conversion_from_previous``,
-        ``drop_off``, ``n_with_stage_events``; not estimable when no touchpoint has a stage.
+        ``drop_off``, ``n_with_stage_events``, ``n_entered_here`` (customers whose first stage
+        this is), ``median_days_to_convert`` with ``days_to_convert_q1`` and ``_q3`` (the
+        interquartile range); not estimable when no touchpoint has a stage.
 
     Examples
     --------
@@ -127,20 +133,24 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
     stages = dataset.stages
     rank = {stage: i for i, stage in enumerate(stages)}
     events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(stages))
+    order = pl.col("stage").replace_strict(rank, return_dtype=pl.Int8)
     per_customer = events.group_by("customer_id").agg(
-        pl.col("stage").replace_strict(rank, return_dtype=pl.Int8).max().alias("furthest"),
-        *(pl.col("stage").eq(s).any().alias(s) for s in stages),
+        order.max().alias("furthest"),
+        order.sort_by("timestamp").first().alias("entered"),
+        *(pl.col("timestamp").filter(pl.col("stage") == s).min().alias(s) for s in stages),
     )
     n_total = dataset.customers.height
     rows = [
         {
             "stage": stage,
             "n_customers": per_customer.filter(pl.col("furthest") >= i).height,
-            "n_with_stage_events": int(per_customer[stage].sum()),
+            "n_with_stage_events": per_customer[stage].is_not_null().sum(),
+            "n_entered_here": per_customer.filter(pl.col("entered") == i).height,
+            **_time_to_convert(per_customer, stages[i - 1] if i else None, stage),
         }
         for i, stage in enumerate(stages)
     ]
-    funnel = pl.DataFrame(rows)
+    funnel = pl.DataFrame(rows, schema_overrides=_FUNNEL_TIMES)
     conversion = pl.col("n_customers") / pl.col("n_customers").shift()
     table = funnel.select(
         "stage",
@@ -149,11 +159,31 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
         conversion.alias("conversion_from_previous"),
         (1 - conversion).alias("drop_off"),
         "n_with_stage_events",
+        "n_entered_here",
+        *_FUNNEL_TIMES,
     )
     text = f"{per_customer.height:,} of {n_total:,} customers have events in a known journey stage."
     return _result(
         table, "Stage funnel", text, "plot_funnel", reason=NO_STAGES, empty=per_customer.is_empty()
     )
+
+
+_FUNNEL_TIMES = dict.fromkeys(
+    ("median_days_to_convert", "days_to_convert_q1", "days_to_convert_q3"), pl.Float64
+)
+
+
+def _time_to_convert(per_customer: pl.DataFrame, previous: str | None, stage: str) -> dict:
+    """Median and quartiles of the days from the first event in ``previous`` to the first in ``stage``."""
+    if previous is None:
+        return dict.fromkeys(_FUNNEL_TIMES)
+    gap = days(pl.col(stage) - pl.col(previous))
+    both = per_customer.filter(pl.col(previous).is_not_null(), pl.col(stage) >= pl.col(previous))
+    quartiles = both.select(
+        gap.median().alias("m"), gap.quantile(0.25).alias("q1"), gap.quantile(0.75).alias("q3")
+    )
+    quartiles = quartiles.row(0)
+    return dict(zip(_FUNNEL_TIMES, quartiles, strict=True))
 
 
 def transitions(

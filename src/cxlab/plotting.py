@@ -162,6 +162,8 @@ def plot_funnel(funnel: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
             if r["conversion_from_previous"] is None
             else f", {r['conversion_from_previous']:.0%} of previous"
         )
+        if r.get("median_days_to_convert") is not None:
+            step += f", median {r['median_days_to_convert']:.0f} days after"
         ax.text(r["n_customers"], y, f"  {r['n_customers']:,} ({r['share']:.0%}{step})", va="center")
     ax.set_xlim(0, max(counts) * 1.6 if counts and max(counts) else 1)
     ax.set(title="Customers reaching each journey stage", xlabel="customers", ylabel="")
@@ -625,4 +627,101 @@ def plot_scores_by_group(scores: pl.DataFrame, *, title: str, xlabel: str, ax: A
         ax.annotate(f"  n = {r['n']:,}", (r["ci_high"], y), va="center", fontsize="small", color="#555555")
     ax.set_yticks(range(data.height), data["group"].to_list())
     ax.set(title=title, xlabel=xlabel, ylabel="")
+    return ax
+
+
+def plot_churn_differences(table: pl.DataFrame, *, top: int = 12, ax: Axes | None = None) -> Axes:
+    """The ``top`` largest differences of :func:`cxlab.churn_journeys.churned_vs_retained` that
+    pass q < 0.05, as points of the share of retained minus churned customers (right: more common
+    among those who stayed), with 95% intervals."""
+    found = table.filter(pl.col("q_value") < 0.05).sort(pl.col("difference").abs(), descending=True).head(top)
+    if found.is_empty():
+        return plot_message("No step differs between churned and retained customers (q < 0.05).", ax=ax)
+    data = found.select(
+        pl.col("step").str.replace_all("_", " ").alias("label"),
+        (pl.col("difference") * -100).alias("estimate"),
+        (pl.col("ci_high") * -100).alias("ci_low"),
+        (pl.col("ci_low") * -100).alias("ci_high"),
+    )
+    return plot_effect_bars(
+        data,
+        title="What customers who stayed (right) and who churned (left) did more often before",
+        xlabel="points of the share of customers, retained minus churned (95% interval)",
+        ax=ax,
+    )
+
+
+def plot_cohort_heatmap(table: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Retention by signup month (rows) and months since signup (columns); empty where a cohort
+    has not been followed that long or the cell is suppressed."""
+    grid = table.pivot("month", index="cohort", values="retention", sort_columns=True).sort("cohort")
+    frame = grid.to_pandas().set_index("cohort")
+    ax = _axes(ax, (10, max(3.0, 0.32 * len(frame) + 1.5)))
+    sns.heatmap(
+        frame, ax=ax, cmap="viridis", vmin=0, vmax=1, annot=len(frame.columns) <= 12, fmt=".0%",
+        annot_kws={"fontsize": "x-small"}, cbar_kws={"label": "customers still active", "format": "{x:.0%}"},
+    )  # fmt: skip
+    ax.set(title="Retention by signup month", xlabel="months since signup", ylabel="signup month")
+    return ax
+
+
+def plot_lifecycle(table: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Active customers per month stacked by status (new, returning, resurrected), and the
+    dormant ones (active the month before, not this month) below zero."""
+    data = table.to_pandas().set_index("month")
+    ax = _axes(ax, (10, 4.5))
+    colors = sns.color_palette("colorblind", 4)
+    bottom = 0
+    for status, color in zip(("returning", "new", "resurrected"), colors, strict=False):
+        ax.bar(data.index, data[status], bottom=bottom, color=color, label=status)
+        bottom = bottom + data[status]
+    ax.bar(data.index, -data["dormant"], color=colors[3], label="dormant")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(title="Active customers by lifecycle status", xlabel="month", ylabel="customers")
+    ax.tick_params(axis="x", labelrotation=90, labelsize="small")
+    ax.legend(frameon=False, fontsize="small", ncols=4)
+    return ax
+
+
+def plot_anchored_flow(flow: pl.DataFrame, *, top: int = 4, ax: Axes | None = None) -> Axes:
+    """Stacked bars per position around the anchor (from
+    :func:`cxlab.churn_journeys.anchored_flow`): the ``top`` touchpoints of each position and
+    the rest as "other", labelled where the segment is large enough to read."""
+    ax = _axes(ax, (10, 5))
+    ranked = flow.with_columns(
+        pl.col("n_customers").rank("ordinal", descending=True).over("position").alias("r")
+    )
+    data = (
+        ranked.with_columns(
+            pl.when(pl.col("r") <= top).then("touchpoint").otherwise(pl.lit("other")).alias("label")
+        )
+        .group_by("position", "label")
+        .agg(pl.col("share").sum())
+        .sort("position", "share", descending=[False, True])
+    )
+    palette = dict(
+        zip(
+            sorted(data["label"].unique()),
+            sns.color_palette("colorblind", data["label"].n_unique()),
+            strict=False,
+        )
+    )
+    for position, rows in data.group_by("position", maintain_order=True):
+        bottom = 0.0
+        for r in rows.iter_rows(named=True):
+            ax.bar(position[0], r["share"], bottom=bottom, color=palette[r["label"]], edgecolor="white")
+            if r["share"] >= 0.08:
+                text = f"{r['label'].replace('_', ' ')}\n{r['share']:.0%}"
+                ax.text(
+                    position[0], bottom + r["share"] / 2, text, ha="center", va="center", fontsize="x-small"
+                )
+            bottom += r["share"]
+    ax.axvline(0, color="black", linewidth=0.8, linestyle=":")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set(
+        title="Steps before (left) and after (right) the chosen touchpoint",
+        xlabel="steps from the chosen touchpoint",
+        ylabel="share of the customers who used it",
+        xticks=sorted(data["position"].unique()),
+    )
     return ax

@@ -111,9 +111,14 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
                 "conversion_from_previous": _F,
                 "drop_off": _F,
                 "n_with_stage_events": _I,
+                "n_entered_here": _I,
+                "median_days_to_convert": _F,
+                "days_to_convert_q1": _F,
+                "days_to_convert_q3": _F,
             },  # fmt: skip
             "customers whose furthest stage is this one or later, as a share of all customers and "
-            "of the previous stage",
+            "of the previous stage; customers whose first stage this is; days from the first event in "
+            "the previous stage to the first in this one (median and quartiles)",
         ),
         OutputTable(
             "transitions.csv",
@@ -137,6 +142,51 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
             },  # fmt: skip
             "touchpoints followed by a support contact or churn within `friction_within_days` "
             "(among events whose next days are observed), and low CSAT",
+        ),
+        OutputTable(
+            "churn_steps.csv",
+            "02_journey_map",
+            {
+                "kind": _S,
+                "step": _S,
+                "n_churned": _I,
+                "share_churned": _F,
+                "n_retained": _I,
+                "share_retained": _F,
+                "difference": _F,
+                "ci_low": _F,
+                "ci_high": _F,
+                "p_value": _F,
+                "q_value": _F,
+                "window_days": _I,
+            },  # fmt: skip
+            "share of churned customers and of comparable retained ones (read at a matched tenure) "
+            "who had any event (`activity`), used each touchpoint or each transition in the last "
+            "`window_days` before churn; the difference with its 95% interval, `q_value` "
+            "(Benjamini–Hochberg over the table): an association, not an effect",
+        ),
+        OutputTable(
+            "cohort_retention.csv",
+            "02_journey_map",
+            {
+                "cohort": _S,
+                "month": _I,
+                "n_at_risk": _I,
+                "retention": _F,
+                "ci_low": _F,
+                "ci_high": _F,
+                "suppressed": _B,
+            },  # fmt: skip
+            "Kaplan–Meier retention of each signup month (`cohort`) at whole months since signup, "
+            "only as far as the cohort has been followed; `suppressed` (retention empty) below "
+            "`min_cell_size` customers at risk",
+        ),
+        OutputTable(
+            "lifecycle.csv",
+            "02_journey_map",
+            {"month": _S, "new": _I, "returning": _I, "resurrected": _I, "dormant": _I},
+            "customers with activity per calendar month: first month, active the month before too, "
+            "active again after a gap; `dormant`: active the month before, not this month",
         ),
         OutputTable(
             "archetypes.csv",

@@ -57,6 +57,7 @@ class Findings:
     archetype_retention: pl.DataFrame | None = None
     about: dict = field(default_factory=dict)  # dataset name, first and last event, end of observation
     comparison: pl.DataFrame | None = None  # with the previous run of the same data (comparison.csv)
+    churn_steps: pl.DataFrame | None = None  # churned against retained customers (churn_steps.csv)
     previous: dict = field(default_factory=dict)  # the manifest's "comparison": with, archetypes_changed
 
     @classmethod
@@ -78,6 +79,7 @@ class Findings:
             n_customers=n_customers,
             min_cell_size=min_cell_size,
             comparison=run.read_table("comparison.csv"),
+            churn_steps=run.read_table("churn_steps.csv"),
             previous=_previous(run),
         )
 
@@ -120,6 +122,22 @@ class Findings:
             return "no significant change since the last run"
         arrow = "▲" if r["difference"] > 0 else "▼"
         return f"{arrow} {r['difference']:+.1f} {r['unit']} since the last run"
+
+    def before_churn(self, top: int = 3) -> Bullets:
+        """One sentence for each of the ``top`` largest differences between churned and comparable
+        retained customers in touchpoint use before churn that pass q < 0.05."""
+        if self.churn_steps is None or self.churn_steps.is_empty():
+            return Bullets([f"A comparison of churned and retained customers is {MISSING}."])
+        found = (
+            self.churn_steps.filter(pl.col("kind") != "transition", pl.col("q_value") < Q_LEVEL)
+            .sort(pl.col("difference").abs(), descending=True)
+            .head(top)
+        )
+        if found.is_empty():
+            return Bullets(
+                ["No touchpoint was used more or less often before churn than by comparable customers."]
+            )
+        return Bullets(_churn_sentence(r) for r in found.iter_rows(named=True))
 
     def since_last_run(self) -> Bullets:
         """What changed since the previous run of the same data, in sentences: only changes that
@@ -400,6 +418,16 @@ def _detail(tile: dict) -> str:
     interval = f"95% CI {tile['interval']}" if tile.get("interval") else ""
     n = f"n = {tile['n']}" if tile.get("n") else ""
     return " · ".join(x for x in (interval, n) if x)
+
+
+def _churn_sentence(r: dict) -> str:
+    what = "had any contact with us" if r["kind"] == "activity" else f"used {r['step'].replace('_', ' ')}"
+    more = "more" if r["difference"] > 0 else "less"
+    return (
+        f"In their last {r['window_days']} days, customers who churned {what} {more} often than "
+        f"comparable customers who stayed ({r['share_churned']:.0%} against {r['share_retained']:.0%}): "
+        "a sign to watch, not a proven cause."
+    )
 
 
 def _previous(run: RunDir) -> dict:

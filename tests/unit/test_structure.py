@@ -151,6 +151,9 @@ ENTRY_POINTS = {
     "journeys": ["build_features"],
     "session": ["open_run"],
     "io": ["load_dataset"],
+    "churn_journeys": ["churned_vs_retained", "paths_into_churn", "anchored_flow"],
+    "cohorts": ["cohort_retention", "lifecycle"],
+    "compare": ["compare_runs"],
 }  # fmt: skip
 
 
