@@ -352,7 +352,8 @@ def plot_archetype_sizes(profiles: pl.DataFrame, *, ax: Axes | None = None) -> A
     """Share of customers and retention rate per archetype (from ``JourneyArchetypes.profiles_``)."""
     data = profiles.to_dicts()[::-1]
     ax = _axes(ax, (10, 1.0 + 0.5 * len(data)))
-    ax.barh(range(len(data)), [r["share"] for r in data], color=sns.color_palette("colorblind")[0])
+    colors = archetype_colors(r["archetype_name"] for r in data)
+    ax.barh(range(len(data)), [r["share"] for r in data], color=[colors[r["archetype_name"]] for r in data])
     ax.set_yticks(range(len(data)), [r["archetype_name"] for r in data], fontsize="small")
     for y, r in enumerate(data):
         retained = "" if r["retention_rate"] is None else f" · retained {r['retention_rate']:.0%}"
@@ -375,12 +376,14 @@ def plot_archetype_map(
     """Customers on the first two principal components of the preprocessed features, coloured
     by archetype (``embedding`` from :func:`cxlab.archetypes.archetype_map`)."""
     ax = _axes(ax, (9, 6))
-    palette = sns.color_palette("colorblind", len(names))
+    palette = archetype_colors(names)
     for i, name in enumerate(names):
         points = embedding[labels == i]
-        ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.4, color=palette[i], label=name)
+        ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.4, color=palette[name], label=name)
     ax.set(
-        title="Customers by journey mix, coloured by archetype", xlabel="component 1", ylabel="component 2"
+        title="Customers by journey mix, coloured by archetype",
+        xlabel="first principal component of the journey mix",
+        ylabel="second principal component",
     )
     ax.legend(frameon=False, fontsize="small", markerscale=3, loc="best")
     return ax
@@ -400,9 +403,12 @@ def plot_hazard_ratios(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.plot(r["estimate"], y, "o", color=color)
     ax.axvline(1, color="black", linewidth=1)
     ax.set_xscale("log")
-    plain = FuncFormatter(lambda value, _: f"{value:g}")
-    ax.xaxis.set_major_formatter(plain)
-    ax.xaxis.set_minor_formatter(plain)
+    low, high = ax.get_xlim()
+    fine = [t for t in (0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 1.75, 2) if low <= t <= high]
+    coarse = [t for t in (0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10) if low <= t <= high]
+    ticks = fine if len(fine) >= len(coarse) and len(fine) <= 8 else coarse
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])  # 1 and a tick either side of it, whatever the range
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
     ax.set_yticks(range(len(rows)), [r["touchpoint"].replace("_", " ") for r in rows], fontsize="small")
     ax.set(
         title="Adjusted hazard ratio of churn (95% CI): below 1 = fewer churn",
@@ -439,14 +445,20 @@ def plot_retention_difference(impact: pl.DataFrame, *, ax: Axes | None = None) -
 
 
 def plot_retention_curves(
-    fitters: dict, *, title: str = "Retention after the landmark", ax: Axes | None = None
+    fitters: dict,
+    *,
+    title: str = "Retention after the landmark",
+    xlabel: str = "days after the end of the exposure window",
+    ax: Axes | None = None,
 ) -> Axes:
-    """Kaplan–Meier retention curves with 95% bands, one per group (from ``retention_curves``)."""
+    """Kaplan–Meier retention curves with 95% bands, one per group (from ``retention_curves``);
+    groups named as archetypes keep their archetype colour."""
     ax = _axes(ax)
-    for kmf in fitters.values():
-        kmf.plot_survival_function(ax=ax, ci_show=True)
+    colors = archetype_colors(fitters)
+    for name, kmf in fitters.items():
+        kmf.plot_survival_function(ax=ax, ci_show=True, color=colors[name])
     ax.yaxis.set_major_formatter(PercentFormatter(1))
-    ax.set(title=title, xlabel="days after the end of the exposure window", ylabel="still retained")
+    ax.set(title=title, xlabel=xlabel, ylabel="still retained")
     ax.legend(frameon=False, fontsize="small")
     return ax
 
@@ -457,7 +469,11 @@ def plot_calibration(retained: np.ndarray, predicted: np.ndarray, *, ax: Axes | 
 
     ax = _axes(ax, (5.5, 5))
     CalibrationDisplay.from_predictions(retained, predicted, n_bins=10, ax=ax, name="gradient boosting")
-    ax.set(title="Calibration of the retention prediction")
+    ax.set(
+        title="Calibration of the retention prediction",
+        xlabel="predicted chance of staying (bins of customers)",
+        ylabel="share of them who stayed",
+    )
     return ax
 
 

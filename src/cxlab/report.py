@@ -336,6 +336,9 @@ def _export_html(notebook: Path, target: Path, *, hide_code: bool, pages: list[s
 
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata["title"] = _title(nb)
+    if not hide_code:  # analyst pages: what the run was asked for, and where each section is
+        _add_parameters_table(nb)
+        _add_contents(nb)
     resources = {"cxlab_nav": _navigation(list(pages)), "cxlab_current": target.name}
     exporter = HTMLExporter(
         template_name="offline",  # JupyterLab's look without scripts from the internet
@@ -347,6 +350,56 @@ def _export_html(notebook: Path, target: Path, *, hide_code: bool, pages: list[s
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     target.parent.mkdir(exist_ok=True)
     target.write_text(body, encoding="utf-8")
+
+
+def _add_parameters_table(nb) -> None:
+    """A small table of every parameter the page ran with (its default, or what the run set),
+    above the cell papermill injected."""
+    import nbformat
+
+    tagged = {tag: i for i, cell in enumerate(nb.cells) for tag in cell.metadata.get("tags", [])}
+    if "injected-parameters" not in tagged:
+        return
+    values = dict(_assignments(nb.cells[tagged["parameters"]].source)) if "parameters" in tagged else {}
+    injected = dict(_assignments(nb.cells[tagged["injected-parameters"]].source))
+    rows = "\n".join(
+        f"| {name.replace('_', ' ')} | `{value!r}` | {'this run' if name in injected else 'default'} |"
+        for name, value in (values | injected).items()
+    )
+    text = f"**Parameters of this run**\n\n| parameter | value | set by |\n|---|---|---|\n{rows}"
+    nb.cells.insert(tagged["injected-parameters"], nbformat.v4.new_markdown_cell(text))
+
+
+def _assignments(source: str) -> list[tuple[str, Any]]:
+    """``name = literal`` (or ``name: type = literal``) lines of a parameters cell, in order."""
+    import ast
+
+    found = []
+    for node in ast.parse(source).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and getattr(node, "value", None) is not None:
+            try:
+                found.append((target.id, ast.literal_eval(node.value)))
+            except ValueError:
+                continue
+    return found
+
+
+def _add_contents(nb) -> None:
+    """Links to the page's sections (its ``##`` headings) under the title."""
+    import nbformat
+
+    headings = [
+        line[3:].strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("## ")
+    ]
+    if len(headings) < 3:
+        return
+    links = " · ".join(f"[{h}](#{h.replace(' ', '-')})" for h in headings)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"**Contents:** {links}"))
 
 
 def _inputs(report) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -179,6 +179,7 @@ class RetentionCurves(Result):
     fitters: dict[str, KaplanMeierFitter] = field(default_factory=dict)
     p_value: float | None = None
     by: str = "all"
+    since: str = "the end of the exposure window"  # the time origin, for the plot's axis
 
     def at(self, days=(30, 90, HORIZON_DAYS)) -> pl.DataFrame:
         """Retention at each of ``days`` per group (empty past a group's longest follow-up)."""
@@ -196,6 +197,7 @@ class RetentionCurves(Result):
     def _plot(self, ax=None, **kwargs):
         from cxlab.plotting import plot_retention_curves
 
+        kwargs.setdefault("xlabel", f"days after {self.since}")
         return plot_retention_curves(self.fitters, title=self.title, ax=ax, **kwargs)
 
 
@@ -293,6 +295,7 @@ def archetype_retention(
         pl.col("observed_days").alias("duration"), pl.col("is_churned").alias("churned"), "archetype_name"
     )
     curves = retention_curves(data, "archetype_name", title="Retention since signup, by archetype")
+    curves.since = "signup"
     grid = tuple(range(step_days, max_days + 1, step_days))
     curves.summary = _curve_frame(curves.at(days=grid) if curves.fitters else None, None)
     return curves
@@ -318,7 +321,11 @@ def exposure_curves(
     if not touchpoint or f"exposed_{touchpoint}" not in landmark.data.columns:
         reason = f"no touchpoint '{touchpoint}' among the exposures" if touchpoint else "no effect to show"
         return RetentionCurves.not_estimable(reason, _curve_frame(None, None), title=title)
-    return retention_curves(landmark, f"exposed_{touchpoint}", horizon_days=horizon_days, title=title)
+    name = touchpoint.replace("_", " ")
+    used = pl.when(f"exposed_{touchpoint}").then(pl.lit(f"used {name}"))
+    used = used.otherwise(pl.lit(f"did not use {name}"))
+    labelled = replace(landmark, data=landmark.data.with_columns(used.alias("use")))  # words, not true/false
+    return retention_curves(labelled, "use", horizon_days=horizon_days, title=title)
 
 
 def retention_at(fitters, days=(30, 90, HORIZON_DAYS)) -> pl.DataFrame:

@@ -1,13 +1,15 @@
-"""Run parameters are checked against the notebooks' parameters before anything runs."""
+"""Run parameters are checked against the notebooks' parameters before anything runs, and shown on pages."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import nbformat
 import pytest
 
 from cxlab import DataContractError
 from cxlab.parameters import list_notebooks, resolve_parameters
+from cxlab.report import _add_contents, _add_parameters_table
 
 DECLARED = {
     "01_x.ipynb": {
@@ -56,3 +58,20 @@ def test_summary_notebook_runs_last(tmp_path):
     for name in ("02_b.ipynb", "00_summary.ipynb", "01_a.ipynb", "notes.ipynb"):
         (tmp_path / name).write_text("{}")
     assert [p.name for p in list_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "00_summary.ipynb"]
+
+
+def test_analyst_pages_list_every_parameter_and_link_their_sections():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Journey map"),
+        nbformat.v4.new_code_cell(
+            'run_dir: str = "x"  # folder\nsteps: int = 3  # steps', metadata={"tags": ["parameters"]}
+        ),
+        nbformat.v4.new_code_cell('run_dir = "."', metadata={"tags": ["injected-parameters"]}),
+        *(nbformat.v4.new_markdown_cell(f"## Part {i}\n\ntext") for i in range(3)),
+    ]
+    _add_parameters_table(nb)
+    _add_contents(nb)
+    assert nb.cells[1].source.startswith("**Contents:** [Part 0](#Part-0) · [Part 1](#Part-1)")
+    table = next(c.source for c in nb.cells if c.source.startswith("**Parameters"))
+    assert "| run dir | `'.'` | this run |" in table and "| steps | `3` | default |" in table
