@@ -233,6 +233,7 @@ def compare(before: Path, after: Path, out: Path | None) -> None:
     """Compare run folder AFTER with the earlier run BEFORE of the same data: each metric with
     both values, the difference with its 95% interval and a q-value; data-quality changes."""
     from cxlab.compare import compare_runs
+    from cxlab.rundir import neutralize_formulas
 
     comparison = compare_runs(before, after)
     click.echo(comparison.describe())
@@ -240,8 +241,8 @@ def compare(before: Path, after: Path, out: Path | None) -> None:
         click.echo(f"  {r['item']}: {r['before'] or '-'} -> {r['after'] or '-'}")
     if out:
         out.mkdir(parents=True, exist_ok=True)
-        comparison.summary.write_csv(out / "comparison.csv")
-        comparison.quality.write_csv(out / "comparison_quality.csv")
+        neutralize_formulas(comparison.summary).write_csv(out / "comparison.csv")
+        neutralize_formulas(comparison.quality).write_csv(out / "comparison_quality.csv")
         click.echo(f"Wrote {out / 'comparison.csv'} and {out / 'comparison_quality.csv'}")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from cxlab.rundir import neutralize_formulas
 from cxlab.schema import STAGES, TABLES
 
 SAVED_MARKER = "dataset.json"
@@ -90,7 +91,7 @@ class LoadReport:
             if t.rows_rejected:
                 Path(directory).mkdir(parents=True, exist_ok=True)
                 path = Path(directory) / f"{name}.csv"
-                t.rejected.write_csv(path)
+                neutralize_formulas(t.rejected).write_csv(path)
                 written.append(path)
         return written
 

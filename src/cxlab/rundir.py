@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -389,7 +390,7 @@ class RunDir:
         if path.suffix == ".parquet":
             frame.write_parquet(path)
         else:
-            frame.write_csv(path)
+            neutralize_formulas(frame).write_csv(path)
         return path
 
     def read_table(self, name: str) -> pl.DataFrame | None:
@@ -400,11 +401,45 @@ class RunDir:
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
         frame = pl.read_csv(path, schema_overrides=spec.columns, infer_schema_length=None)
-        return spec.conform(frame, written_earlier=True)
+        return spec.conform(restore_formulas(frame), written_earlier=True)
 
     def table_names(self) -> list[str]:
         """The result tables this run holds, by file name."""
         return sorted(p.name for p in self.tables.glob("*") if p.name in OUTPUT_TABLES)
+
+
+FORMULA_START = "=+-@\t\r"
+"""A cell starting with one of these is run as a formula by spreadsheet programs."""
+
+
+def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with an apostrophe before every text cell that starts like a formula (or with
+    an apostrophe, so that :func:`restore_formulas` gives back exactly what was written).
+
+    Every CSV cxlab writes goes through this: an identifier such as ``=HYPERLINK(...)`` in an
+    export must not run when an analyst opens a result in a spreadsheet. Parquet keeps the
+    raw value.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"customer_id": ["=cmd|' /C calc'!A0", "c1", "'quoted"]})
+    >>> neutralize_formulas(frame)["customer_id"].to_list()
+    ["'=cmd|' /C calc'!A0", 'c1', "''quoted"]
+    >>> restore_formulas(neutralize_formulas(frame)).equals(frame)
+    True
+    """
+    risky = f"^[{re.escape(FORMULA_START)}']"
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(risky)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
+
+
+def restore_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Undo :func:`neutralize_formulas` on a table read back from CSV."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(pl.col(c).str.strip_prefix("'") for c in text)
 
 
 def _spec(name: str) -> OutputTable:
