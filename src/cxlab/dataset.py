@@ -32,6 +32,7 @@ class TableReport:
     rejected: pl.DataFrame
     derived: str | None = None
     query: str | None = None  # the SQL that read it, for a database source
+    id_columns: tuple[str, ...] = ()  # the source's columns that hold ids, as ``rejected`` names them
 
     @property
     def rows_rejected(self) -> int:
@@ -147,3 +148,4 @@ class RawTable:
     source: str
     sha256: str | None  # of the file; None for a database
     query: str | None = None  # the SQL that read it, for a database
+    id_columns: tuple[str, ...] = ()  # the source's own names of its id columns

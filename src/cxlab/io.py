@@ -210,7 +210,10 @@ def as_raw_table(
             f"{source}: required column {', '.join(repr(c) for c in missing)} of the {name} table "
             f"is missing. Columns found: {', '.join(original.columns[1:])}.{hint}"
         )
-    return RawTable(renamed, original, source, sha256, query)
+    ids = [spec.columns.get(c, c) for c in ("customer_id", "response_id")]
+    return RawTable(
+        renamed, original, source, sha256, query, id_columns=tuple(c for c in ids if c in original.columns)
+    )
 
 
 def _unpivot_questions(

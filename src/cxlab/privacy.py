@@ -25,10 +25,11 @@ ID_COLUMNS = ("customer_id", "response_id")
 
 def pseudonymize(dataset: Dataset, *, salt: str) -> Dataset:
     """The dataset with ``customer_id`` and ``response_id`` replaced by salted SHA-256 hashes
-    (16 hex digits), everywhere: tables and rejected rows. The same salt (environment variable
-    ``CXLAB_ID_SALT``) gives the same hashes across runs; without it each run draws its own."""
+    (16 hex digits), everywhere: tables and rejected rows, whose id columns keep the export's own
+    names (a mapping's ``Account ID``). The same salt (environment variable ``CXLAB_ID_SALT``)
+    gives the same hashes across runs; without it each run draws its own."""
     for table in dataset.report.tables.values():
-        table.rejected = hash_ids(table.rejected, salt=salt)
+        table.rejected = hash_ids(table.rejected, salt=salt, columns=(*ID_COLUMNS, *table.id_columns))
     return Dataset(
         customers=hash_ids(dataset.customers, salt=salt),
         interactions=hash_ids(dataset.interactions, salt=salt),
@@ -49,9 +50,9 @@ def pseudonymize_tables(tables, *, salt: str):
     )
 
 
-def hash_ids(frame: pl.DataFrame, *, salt: str) -> pl.DataFrame:
-    """``frame`` with every id column replaced by salted SHA-256 hashes (16 hex digits)."""
-    for column in [c for c in ID_COLUMNS if c in frame.columns]:
+def hash_ids(frame: pl.DataFrame, *, salt: str, columns: tuple[str, ...] = ID_COLUMNS) -> pl.DataFrame:
+    """``frame`` with every id column (of ``columns``) replaced by salted SHA-256 hashes (16 hex digits)."""
+    for column in [c for c in dict.fromkeys(columns) if c in frame.columns]:
         ids = frame[column].drop_nulls().unique().cast(pl.String).to_list()
         digests = {v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16] for v in ids}
         frame = frame.with_columns(pl.col(column).cast(pl.String).replace_strict(digests, default=None))

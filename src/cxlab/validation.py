@@ -323,7 +323,13 @@ def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
     bad = frame.filter(pl.col(REASON).is_not_null()).select(ROW, REASON)
     rejected = raw.original.join(bad, on=ROW, how="inner", maintain_order="left")
     return loaded.drop(ROW), TableReport(
-        name, raw.source, raw.sha256, raw.original.height, rejected, query=raw.query
+        name,
+        raw.source,
+        raw.sha256,
+        raw.original.height,
+        rejected,
+        query=raw.query,
+        id_columns=raw.id_columns,
     )
 
 
