@@ -189,9 +189,12 @@ def as_raw_table(
     """``original`` (the source's own columns, plus the row number) with the mapping's column
     names applied; a missing required column raises, naming the source and the column."""
     spec = mapping.table(name)
+    original, ragged = _ragged_rows(original)
     if spec.questions:
         original = _unpivot_questions(original, spec.questions, source, mapping)
     renamed = _rename(original, source, name, spec.columns, mapping)
+    if ragged is not None:
+        renamed = renamed.join(ragged, on=ROW, how="left", maintain_order="left")
     if spec.metric:
         if "metric" in renamed.columns:
             raise DataContractError(
@@ -214,6 +217,16 @@ def as_raw_table(
     return RawTable(
         renamed, original, source, sha256, query, id_columns=tuple(c for c in ids if c in original.columns)
     )
+
+
+def _ragged_rows(original: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """``original`` without :data:`FIELDS`, and each row's reason when its width is not the header's."""
+    if FIELDS not in original.columns:
+        return original, None
+    width = original.width - 2  # the header's columns: all but the row number and the count
+    wrong = pl.format("{} fields where the header has {}", pl.col(FIELDS), pl.lit(width))
+    reasons = original.select(ROW, pl.when(pl.col(FIELDS) != width).then(wrong).alias(validation.REASON))
+    return original.drop(FIELDS), reasons
 
 
 def _unpivot_questions(
@@ -293,7 +306,9 @@ def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl
             head = _decode(f.readline(), path, encoding, key) if utf8 else f.readline().decode("utf-8")
         if not head.strip():
             raise DataContractError(f"{path} is empty: expected a header row with column names.")
-        frame = pl.read_csv(source, infer_schema=False, separator=_sniff_separator(head))
+        separator = _sniff_separator(head)
+        frame = pl.read_csv(source, infer_schema=False, separator=separator, truncate_ragged_lines=True)
+        frame = _with_field_counts(frame, source, separator)
     except DataContractError:
         raise
     except Exception as exc:  # polars/arrow raise many types for malformed files
@@ -302,6 +317,49 @@ def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataContractError(f"{path} cannot be read as {path.suffix[1:]}: {first_line}") from None
     return frame.rename({c: c.strip() for c in frame.columns})
+
+
+FIELDS = "__fields__"
+"""The number of fields of each row, added to a CSV read when some row has more or fewer than the header."""
+
+
+def _with_field_counts(frame: pl.DataFrame, source, separator: str) -> pl.DataFrame:
+    """``frame`` with :data:`FIELDS` when a row's field count differs from the header's: a short
+    row would otherwise load with its last values empty, a long one lose its extra values."""
+    counts = _field_counts(source, separator)
+    if counts is None or len(counts) != frame.height:
+        counts = _field_counts_by_csv(source, separator)
+    header = frame.width
+    counts = counts.replace(0, header)  # a blank line: rejected for its empty values, not its width
+    if (counts == header).all():
+        return frame
+    return frame.with_columns(counts.alias(FIELDS))
+
+
+def _field_counts(source, separator: str) -> pl.Series | None:
+    """Fields per row from the lines, quoted parts removed; None when a quoted value spans lines."""
+    lines = pl.read_csv(
+        source, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+        new_columns=["line"], truncate_ragged_lines=True,
+    )["line"].slice(1).fill_null("")  # fmt: skip
+    quoted = lines.str.contains('"', literal=True)
+    if quoted.any():  # only these lines pay for the quote handling
+        with_quotes = lines.filter(quoted)
+        if (with_quotes.str.count_matches('"', literal=True) % 2 == 1).any():
+            return None
+        lines = lines.scatter(quoted.arg_true(), with_quotes.str.replace_all('"[^"]*"', ""))
+    fields = (lines.str.count_matches(separator, literal=True) + 1).cast(pl.Int64)
+    return fields.zip_with(lines != "", pl.zeros(len(lines), pl.Int64, eager=True)).alias(FIELDS)
+
+
+def _field_counts_by_csv(source, separator: str) -> pl.Series:
+    """Fields per row by Python's csv module (right for quoted line breaks, and slower)."""
+    import csv
+    import io
+
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    rows = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=separator)
+    return pl.Series(FIELDS, [len(r) for r in rows][1:], pl.Int64)
 
 
 def _is_utf8(encoding: str) -> bool:

@@ -255,3 +255,24 @@ def test_empty_required_value_is_rejected(tmp_path, column):
     write_dataset(tmp_path, interactions="\n".join(rows) + "\n")
     ds = load_dataset(tmp_path, max_rejected_share=0.5)
     assert ds.report.tables["interactions"].rejected["reason"].to_list() == [f"empty {column}"]
+
+
+@pytest.mark.parametrize("quoted_break", [False, True])
+def test_rows_with_more_or_fewer_fields_than_the_header_are_rejected(tmp_path, quoted_break):
+    note = '"first\nline"' if quoted_break else '"a, b"'  # a quoted line break takes the slow, exact path
+    surveys = (
+        "customer_id,responded_at,response_id,metric,score,touchpoint,comment\n"
+        f"c1,2025-02-10,r1,nps,9,,{note}\n"
+        "c1,2025-02-10,r1,csat,4,delivery\n"  # short by one: which value is missing cannot be known
+        "c2,2025-03-02,r2,csat,3\n"  # short by two: its touchpoint would load as empty
+        "c2,2025-03-02,r3,nps,3,,slow,extra\n"  # long: a value would be lost
+    )
+    dataset = load_dataset(write_dataset(tmp_path / "d", surveys=surveys), max_rejected_share=1.0)
+    report = dataset.report.tables["surveys"]
+    assert dataset.surveys["response_id"].to_list() == ["r1"]
+    assert report.rejected.select("source_row", "reason").rows() == [
+        (2, "6 fields where the header has 7"),
+        (3, "5 fields where the header has 7"),
+        (4, "8 fields where the header has 7"),
+    ]
+    assert report.rows_read == report.rows_loaded + report.rows_rejected == 4
