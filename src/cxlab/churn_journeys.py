@@ -155,7 +155,7 @@ def paths_into_churn(dataset: Dataset, *, steps: int = 3, random_state: int = 0,
         .agg(pl.col("touchpoint").tail(steps).str.join(" > ").alias("step"))
         .with_columns(pl.lit("path").alias("kind"))
     )
-    result = _compared(paths, points, title, f"as their last {steps} touchpoints")
+    result = _compared(paths, points, title, f"as their last {steps} touchpoints", noun="paths")
     result.summary = result.summary.sort("n_churned", descending=True).head(top)
     return result
 
@@ -178,7 +178,9 @@ def _used(events: pl.DataFrame, kind: str) -> pl.DataFrame:
     return events.select("customer_id", pl.lit(kind).alias("kind"), step.alias("step")).unique()
 
 
-def _compared(used: pl.DataFrame, points: pl.DataFrame, title: str, where: str) -> Result:
+def _compared(
+    used: pl.DataFrame, points: pl.DataFrame, title: str, where: str, noun: str = "steps"
+) -> Result:
     counts = {"churned": int(points["churned"].sum()), "retained": int((~points["churned"]).sum())}
     if not counts["churned"] or not counts["retained"] or used.is_empty():
         return Result.not_estimable(NO_CHURN, _empty(), counts=counts, title=title)
@@ -199,8 +201,9 @@ def _compared(used: pl.DataFrame, points: pl.DataFrame, title: str, where: str) 
     found = table.filter(pl.col("q_value") < Q_LEVEL)
     text = (
         f"{counts['churned']:,} churned and {counts['retained']:,} comparable retained customers; "
-        f"{found.height} of {table.height} steps differ between them {where} (q < {Q_LEVEL}). "
-        "An association: these steps come before churn more (or less) often; that does not make them causes."
+        f"{found.height} of {table.height} {noun} differ between the two groups {where} "
+        f"(q < {Q_LEVEL}). An association: these {noun} come before churn more (or less) often; "
+        "that does not make them causes."
     )
     return Result(table, counts, None, title, text=text, chart="plot_churn_differences")
 

@@ -220,9 +220,9 @@ def _headline(a: RunDir, b: RunDir) -> list[dict]:
 
 def _retention(run: RunDir) -> dict | None:
     table = run.read_table("retention_overall.csv")
-    if table is None or table.drop_nulls("retention").is_empty():
+    if table is None or table.is_empty() or table["retention"][-1] is None:
         return None
-    r = table.drop_nulls("retention").sort("days").row(-1, named=True)
+    r = table.row(-1, named=True)  # the horizon's row: the table reads 30 days, 90 days, the horizon
     return _from_interval(r["retention"], r["ci_low"], r["ci_high"], r["n_at_start"], scale=100)
 
 
