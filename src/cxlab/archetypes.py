@@ -197,7 +197,8 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "cluster_centers_")
         return (
             f"{self.n_archetypes_} archetypes among {len(self.labels_):,} customers "
-            f"(bootstrap stability {self.stability_:.2f}; 1 = identical on every resample)"
+            f"(the least stable is found again on resamples with a Jaccard similarity of "
+            f"{self.stability_:.2f}; 1 = identical on every resample)"
         )
 
     def _check_params(self) -> int | str:
