@@ -36,7 +36,7 @@ from scipy.stats import norm
 
 from cxlab.dataset import Dataset
 from cxlab.inference import Q_LEVEL, q_values
-from cxlab.journeys import journey_events
+from cxlab.journeys import churn_status, first_in_journey, journey_events
 from cxlab.results import Result
 
 NO_CHURN = "it needs customers who churned and customers still active, with events before"
@@ -56,9 +56,7 @@ def reference_points(dataset: Dataset, *, random_state: int = 0) -> pl.DataFrame
     >>> points.columns
     ['customer_id', 'churned', 'reference_at']
     """
-    people = (
-        journey_events(dataset).group_by("customer_id").agg(pl.first("signup_at", "is_churned", "churned_at"))
-    )
+    people = churn_status(dataset.customers, dataset.observation_end)
     churned = people.filter("is_churned")
     active = people.filter(~pl.col("is_churned")).sort("customer_id")
     seconds = (pl.col("churned_at") - pl.col("signup_at")).dt.total_seconds()
@@ -148,11 +146,11 @@ def paths_into_churn(dataset: Dataset, *, steps: int = 3, random_state: int = 0,
     """
     title = f"The last {steps} touchpoints before churn"
     points = reference_points(dataset, random_state=random_state)
-    repeat = pl.col("touchpoint") == pl.col("touchpoint").shift().over("customer_id")
+    repeat = (pl.col("touchpoint") == pl.col("touchpoint").shift()) & _same_journey()
     events = _before(dataset, points).filter(~repeat.fill_null(False))
     paths = (
-        events.group_by("customer_id", maintain_order=True)
-        .agg(pl.col("touchpoint").tail(steps).str.join(" > ").alias("step"))
+        events.group_by("journey")
+        .agg(pl.first("churned"), pl.col("touchpoint").tail(steps).str.join(" > ").alias("step"))
         .with_columns(pl.lit("path").alias("kind"))
     )
     result = _compared(paths, points, title, f"as their last {steps} touchpoints", noun="paths")
@@ -161,21 +159,32 @@ def paths_into_churn(dataset: Dataset, *, steps: int = 3, random_state: int = 0,
 
 
 def _before(dataset: Dataset, points: pl.DataFrame) -> pl.DataFrame:
-    """Each customer's events before their reference point, in journey order."""
-    events = journey_events(dataset).select("customer_id", "timestamp", "touchpoint")
-    return events.join(points, on="customer_id").filter(pl.col("timestamp") < pl.col("reference_at"))
+    """Each customer's events before their reference point, in journey order, with ``journey``
+    and ``churned``. The reference is looked up once per journey and spread by position (as
+    :func:`cxlab.journeys.journey_events` does): a join of every event on its id string costs
+    several times as much."""
+    events = journey_events(dataset).select("journey", "customer_id", "timestamp", "touchpoint")
+    firsts = events.filter(first_in_journey()).select("customer_id")
+    reference = firsts.join(points, on="customer_id", how="left", maintain_order="left")
+    journey = events["journey"]
+    events = events.with_columns(reference[c].gather(journey) for c in ("churned", "reference_at"))
+    return events.filter(pl.col("timestamp") < pl.col("reference_at")).drop("customer_id")
+
+
+def _same_journey() -> pl.Expr:
+    return ~first_in_journey()
 
 
 def _used(events: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """``customer_id``, ``kind``, ``step``: each touchpoint or transition a customer used (once)."""
+    """``journey``, ``churned``, ``kind``, ``step``: each touchpoint or transition a customer used (once)."""
     step = pl.col("touchpoint")
     if kind == "activity":
         step = pl.lit("(any touchpoint)")
     elif kind == "transition":
-        events = events.with_columns(pl.col("touchpoint").shift().over("customer_id").alias("_previous"))
-        events = events.filter(pl.col("_previous").is_not_null(), pl.col("_previous") != step)
+        events = events.with_columns(pl.col("touchpoint").shift().alias("_previous"))
+        events = events.filter(_same_journey(), pl.col("_previous") != step)
         step = pl.concat_str("_previous", pl.lit(" → "), step)
-    return events.select("customer_id", pl.lit(kind).alias("kind"), step.alias("step")).unique()
+    return events.select("journey", "churned", pl.lit(kind).alias("kind"), step.alias("step")).unique()
 
 
 def _compared(
@@ -186,8 +195,7 @@ def _compared(
         return Result.not_estimable(NO_CHURN, _empty(), counts=counts, title=title)
     n = {True: counts["churned"], False: counts["retained"]}
     table = (
-        used.join(points.select("customer_id", "churned"), on="customer_id")
-        .group_by("kind", "step")
+        used.group_by("kind", "step")
         .agg(
             pl.col("churned").sum().cast(pl.Int64).alias("n_churned"),
             (~pl.col("churned")).sum().cast(pl.Int64).alias("n_retained"),
@@ -264,27 +272,27 @@ def anchored_flow(dataset: Dataset, anchor: str, *, steps: int = 3) -> Result:
     [-1, 0, 1]
     """
     title = f"Before and after {anchor.replace('_', ' ')}"
-    events = journey_events(dataset).select("customer_id", "touchpoint", "is_churned")
-    events = events.with_columns(pl.int_range(pl.len()).over("customer_id").alias("i"))
-    first = (
-        events.filter(pl.col("touchpoint") == anchor)
-        .group_by("customer_id")
-        .agg(pl.col("i").min().alias("at"))
+    events = journey_events(dataset).select("journey", "touchpoint", "is_churned")
+    first = (  # the row of each journey's first use of the anchor (rows are in journey order)
+        events.with_row_index("row")
+        .filter(pl.col("touchpoint") == anchor)
+        .group_by("journey")
+        .agg(pl.col("row").min().cast(pl.Int64).alias("at"))
     )
     if first.is_empty():
         reason = f"nobody used '{anchor}'; choose a touchpoint of the data ({_some(dataset)})"
         return Result.not_estimable(reason, _flow_schema(), title=title)
-    grid = first.join(pl.DataFrame({"position": range(-steps, steps + 1)}), how="cross").with_columns(
-        (pl.col("at") + pl.col("position")).alias("i")
-    )
-    ends = events.group_by("customer_id").agg(pl.len().alias("n"), pl.first("is_churned"))
-    placed = grid.join(events.select("customer_id", "i", "touchpoint"), on=["customer_id", "i"], how="left")
-    placed = placed.join(ends, on="customer_id").with_columns(
-        pl.when(pl.col("i") < 0)
+    grid = first.join(pl.DataFrame({"position": range(-steps, steps + 1)}), how="cross")
+    wanted = grid["at"] + grid["position"]
+    row = wanted.clip(0, events.height - 1)
+    inside = (wanted == row) & (events["journey"].gather(row) == grid["journey"])  # still this customer's
+    after = pl.when(events["is_churned"].gather(grid["at"])).then(pl.lit(CHURNED)).otherwise(pl.lit(ACTIVE))
+    placed = grid.with_columns(
+        pl.when(inside)
+        .then(events["touchpoint"].gather(row))
+        .when(pl.col("position") < 0)
         .then(pl.lit(START))
-        .when(pl.col("i") >= pl.col("n"))
-        .then(pl.when("is_churned").then(pl.lit(CHURNED)).otherwise(pl.lit(ACTIVE)))
-        .otherwise("touchpoint")
+        .otherwise(after)
         .alias("touchpoint")
     )
     table = (

@@ -24,11 +24,13 @@ Examples
 from __future__ import annotations
 
 import polars as pl
+from lifelines import KaplanMeierFitter
 
 from cxlab.config import MIN_CELL_SIZE
 from cxlab.dataset import Dataset
+from cxlab.journeys import journey_events
 from cxlab.results import Result
-from cxlab.retention import retention_curves
+from cxlab.retention import retention_at
 
 DAYS_PER_MONTH = 365.25 / 12
 _SCHEMA = {"cohort": pl.String, "month": pl.Int64, "n_at_risk": pl.Int64}
@@ -73,13 +75,12 @@ def cohort_retention(
     )
     if data.is_empty():
         return Result.not_estimable("no customers to follow", pl.DataFrame(schema=_SCHEMA), title=title)
-    curves = retention_curves(data, "cohort", title=title)
-    if not curves.fitters:
-        return Result.not_estimable(
-            curves.reason or "nobody to follow", pl.DataFrame(schema=_SCHEMA), title=title
-        )
+    fitters = {  # no log-rank test across cohorts: it would cost ten times the fits
+        str(cohort): KaplanMeierFitter().fit(rows["duration"], rows["churned"])
+        for cohort, rows in data.to_pandas().groupby("cohort", sort=True)
+    }
     grid = [m * DAYS_PER_MONTH for m in range(1, months + 1)]
-    at = curves.at(days=tuple(grid)).select(
+    at = retention_at(fitters, days=tuple(grid)).select(
         pl.col("group").alias("cohort"),
         (pl.col("days") / DAYS_PER_MONTH).round(0).cast(pl.Int64).alias("month"),
         "retention",
@@ -134,13 +135,12 @@ def lifecycle(dataset: Dataset) -> Result:
     """
     title = "Active customers by lifecycle status"
     schema = {"month": pl.String} | dict.fromkeys(("new", "returning", "resurrected", "dormant"), pl.Int64)
-    active = (
-        dataset.interactions.select("customer_id", pl.col("timestamp").dt.truncate("1mo").alias("m"))
-        .unique()
-        .sort("customer_id", "m")
-    )
-    previous = pl.col("m").shift().over("customer_id")
-    following = pl.col("m").shift(-1).over("customer_id")
+    month = pl.col("timestamp").dt.truncate("1mo").alias("m")
+    events = journey_events(dataset).select("journey", month)  # in journey order: months never go back
+    same = pl.col("journey") == pl.col("journey").shift()
+    active = events.filter(~(same & (pl.col("m") == pl.col("m").shift())).fill_null(False))
+    previous = pl.when(same).then(pl.col("m").shift())
+    following = pl.when(pl.col("journey") == pl.col("journey").shift(-1)).then(pl.col("m").shift(-1))
     last = active["m"].max()
     active = active.with_columns(
         pl.when(previous.is_null())
@@ -154,7 +154,7 @@ def lifecycle(dataset: Dataset) -> Result:
     dormant = active.filter("_gap_after", pl.col("m") < last).select(
         pl.col("m").dt.offset_by("1mo"), pl.lit("dormant").alias("status")
     )
-    if active.group_by("customer_id").len()["len"].max() in (None, 1):
+    if active.is_empty() or active["journey"].n_unique() == active.height:
         reason = "no customer is active in two different months; it needs repeated activity"
         return Result.not_estimable(reason, pl.DataFrame(schema=schema), title=title)
     table = (
