@@ -118,7 +118,8 @@ def churned_vs_retained(dataset: Dataset, *, window_days: int = 30, random_state
 
 def paths_into_churn(dataset: Dataset, *, steps: int = 3, random_state: int = 0, top: int = 15) -> Result:
     """The last ``steps`` touchpoints before churn against the last ``steps`` before the matched
-    point of comparable retained customers, compared as whole paths.
+    point of comparable retained customers: each touchpoint among them (a step) and the whole
+    path, compared as in :func:`churned_vs_retained` (one family for the q-values).
 
     Parameters
     ----------
@@ -134,8 +135,9 @@ def paths_into_churn(dataset: Dataset, *, steps: int = 3, random_state: int = 0,
     Returns
     -------
     Result
-        As :func:`churned_vs_retained`, with ``kind`` "path" and ``step`` the path
-        (``a > b > c``), the most common paths into churn first.
+        As :func:`churned_vs_retained`: ``kind`` "step" (a touchpoint among the last
+        ``steps``; largest significant differences first), then "path" (``a > b > c``; the
+        ``top`` most common paths into churn).
 
     Examples
     --------
@@ -148,13 +150,21 @@ def paths_into_churn(dataset: Dataset, *, steps: int = 3, random_state: int = 0,
     points = reference_points(dataset, random_state=random_state)
     repeat = (pl.col("touchpoint") == pl.col("touchpoint").shift()) & _same_journey()
     events = _before(dataset, points).filter(~repeat.fill_null(False))
-    paths = (
-        events.group_by("journey")
-        .agg(pl.first("churned"), pl.col("touchpoint").tail(steps).str.join(" > ").alias("step"))
-        .with_columns(pl.lit("path").alias("kind"))
+    last = events.group_by("journey").agg(pl.first("churned"), pl.col("touchpoint").tail(steps))
+    paths = last.select(
+        "journey",
+        "churned",
+        pl.lit("path").alias("kind"),
+        pl.col("touchpoint").list.join(" > ").alias("step"),
     )
-    result = _compared(paths, points, title, f"as their last {steps} touchpoints", noun="paths")
-    result.summary = result.summary.sort("n_churned", descending=True).head(top)
+    each = last.explode("touchpoint").select(
+        "journey", "churned", pl.lit("step").alias("kind"), pl.col("touchpoint").alias("step")
+    )
+    used = pl.concat([paths, each.unique()])
+    result = _compared(used, points, title, f"among their last {steps} touchpoints", noun="paths and steps")
+    table = result.summary
+    common = table.filter(pl.col("kind") == "path").sort("n_churned", descending=True).head(top)
+    result.summary = pl.concat([table.filter(pl.col("kind") == "step"), common])
     return result
 
 

@@ -55,14 +55,19 @@ def test_shares_in_the_last_30_days_by_hand(dataset):
 
 
 def test_last_touchpoints_as_paths_by_hand(dataset):
-    paths = paths_into_churn(dataset, steps=2).summary
-    counts = {r["step"]: (r["n_churned"], r["n_retained"]) for r in paths.iter_rows(named=True)}
+    table = paths_into_churn(dataset, steps=2).summary
+    counts = {(r["kind"], r["step"]): (r["n_churned"], r["n_retained"]) for r in table.iter_rows(named=True)}
     assert counts == {
-        "support_team > billing": (1, 0),
-        "website > support_team": (1, 0),
-        "website > billing": (0, 1),
-        "website > store": (0, 1),
+        ("path", "support_team > billing"): (1, 0),
+        ("path", "website > support_team"): (1, 0),
+        ("path", "website > billing"): (0, 1),
+        ("path", "website > store"): (0, 1),
+        ("step", "support_team"): (2, 0),
+        ("step", "billing"): (1, 1),
+        ("step", "website"): (1, 2),
+        ("step", "store"): (0, 1),
     }
+    assert table["kind"].to_list()[:4] == ["step"] * 4  # steps first, then the common paths
 
 
 def test_anchored_flow_with_end_states(dataset):
