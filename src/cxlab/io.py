@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from datetime import UTC, date, datetime
 from difflib import get_close_matches
 from io import BytesIO
@@ -273,7 +274,14 @@ def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> P
         if not path.is_file():
             raise DataContractError(f"{mapping.source} names {path} for the {name} table; no such file.")
         return path
-    found = [p for p in (directory / f"{name}.csv", directory / f"{name}.parquet") if p.is_file()]
+    candidates = (directory / f"{name}.csv", directory / f"{name}.parquet")
+    for path in candidates:
+        if os.path.lexists(path) and not path.is_file():  # there, but not a file that can be read
+            raise DataContractError(
+                f"{path} is there but cannot be read as the {name} table (a folder, a link to nothing, "
+                "or a loop of links); point it at the file or remove it. It is not taken as absent."
+            )
+    found = [p for p in candidates if p.is_file()]
     if len(found) > 1:
         raise DataContractError(f"{directory} holds both {name}.csv and {name}.parquet; keep one.")
     if found:

@@ -146,10 +146,42 @@ def read_mapping(path: str | Path) -> Mapping:
     if not path.is_file():
         raise DataContractError(f"Mapping file {path} does not exist.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise DataContractError(f"Mapping file {path} is not valid YAML: {exc}") from None
+        raise DataContractError(f"Mapping file {path} is not valid YAML: {bounded(exc)}") from None
     return Mapping.from_dict(raw, source=f"Mapping file {path}")
+
+
+class _NoAliases(yaml.SafeLoader):
+    """Safe YAML without aliases: a cxlab file never needs them, and a few lines of aliases can
+    expand into billions of values ("billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(
+                f"line {mark.line + 1}: YAML aliases (*name) are not allowed; write the values out"
+            )
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    r"""Parse ``text`` as safe YAML, refusing aliases.
+
+    Examples
+    --------
+    >>> load_yaml("a: &x [1, 2]\nb: *x")
+    Traceback (most recent call last):
+    ...
+    yaml.error.YAMLError: line 2: YAML aliases (*name) are not allowed; write the values out
+    """
+    return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+
+
+def bounded(error: object, limit: int = 300) -> str:
+    """An error's text cut to ``limit`` characters, so a hostile file cannot flood the terminal or log."""
+    text = str(error)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit:,} more characters)"
 
 
 def _section(raw: dict, key: str, source: str, where: str = "") -> dict:

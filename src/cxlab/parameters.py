@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from cxlab.exceptions import DataContractError
+from cxlab.mapping import bounded, load_yaml
 
 RUNNER_PARAMETERS = {"data_dir", "mapping_file", "run_dir"}
 """Set by the runner for every notebook that declares them; not settable with --param."""
@@ -70,9 +71,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML file of run parameters (``name: value``)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise DataContractError(f"Config file {path} cannot be read: {exc}") from None
+        raise DataContractError(f"Config file {path} cannot be read: {bounded(exc)}") from None
     if not isinstance(raw, dict):
         raise DataContractError(f"Config file {path} must hold 'name: value' lines. Got {raw!r}.")
     return raw

@@ -276,3 +276,19 @@ def test_rows_with_more_or_fewer_fields_than_the_header_are_rejected(tmp_path, q
         (4, "8 fields where the header has 7"),
     ]
     assert report.rows_read == report.rows_loaded + report.rows_rejected == 4
+
+
+@pytest.mark.parametrize("kind", ["folder", "dangling link", "link loop"])
+def test_an_optional_table_that_cannot_be_read_is_an_error_not_absent(tmp_path, kind):
+    folder = write_dataset(tmp_path / "d", surveys=None)
+    target = folder / "surveys.csv"
+    if kind == "folder":
+        target.mkdir()
+    elif kind == "dangling link":
+        target.symlink_to(folder / "nowhere.csv")
+    else:
+        target.symlink_to(folder / "surveys.csv")
+    with pytest.raises(
+        DataContractError, match=r"surveys\.csv is there but cannot be read as the surveys table"
+    ):
+        load_dataset(folder)

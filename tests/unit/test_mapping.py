@@ -142,3 +142,11 @@ def test_mapping_can_name_a_file_for_a_table(tmp_path):
     assert ds.customers.height == 3
     with pytest.raises(DataContractError, match="names .*nope.csv for the customers table"):
         load_dataset(tmp_path, mapping={"tables": {"customers": {"file": "nope.csv"}}})
+
+
+def test_yaml_aliases_are_refused_with_the_line(tmp_path):
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    path = tmp_path / "mapping.yml"
+    path.write_text(laughs + "tables: {}\n")
+    with pytest.raises(DataContractError, match=r"line 2: YAML aliases \(\*name\) are not allowed"):
+        read_mapping(path)
