@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -28,6 +29,10 @@ def _user_errors(command):
             sys.exit(2)
 
     return wrapper
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt("terminated by SIGTERM")
 
 
 def _show_progress() -> None:
@@ -169,6 +174,11 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
     help="Exit 3 when RULE fires against the previous run of the same data, e.g. nps_drop>5 "
     "(METRIC_drop|rise|change>N; METRIC: nps, retention, churn_rate; only changes with q < 0.05 fire).",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an existing run in --out once the new one has succeeded (a failed one goes to OUT.failed).",
+)
 @_user_errors
 def run(
     data: str | None,
@@ -183,6 +193,7 @@ def run(
     results_to: str | None,
     results_schema: str,
     alert_if: tuple[str, ...],
+    overwrite: bool,
 ) -> None:
     """Validate the data and execute the analysis notebooks into a run folder.
 
@@ -200,19 +211,27 @@ def run(
         raise DataContractError("Give either --data (the raw tables) or --features (per-customer tables).")
     _show_progress()
     parameters = {**(read_config(config) if config else {}), **_parse_params(params)}
-    result = run_analysis(
-        data or features,
-        out,
-        mapping=mapping,
-        parameters=parameters,
-        notebooks_dir=notebooks,
-        kernel_name=kernel,
-        timeout=timeout,
-        results_to=results_to,
-        results_schema=results_schema,
-        from_features=features is not None,
-        alert_if=alert_if,
-    )
+    signal.signal(signal.SIGTERM, _terminated)  # like Ctrl-C: the run ends as failed, and says so
+    replacing = overwrite and out.is_dir() and any(out.iterdir())
+    try:
+        result = run_analysis(
+            data or features,
+            out,
+            mapping=mapping,
+            parameters=parameters,
+            notebooks_dir=notebooks,
+            kernel_name=kernel,
+            timeout=timeout,
+            results_to=results_to,
+            results_schema=results_schema,
+            from_features=features is not None,
+            alert_if=alert_if,
+            overwrite=overwrite,
+        )
+    except KeyboardInterrupt as stop:
+        kept = f" (in {out}.failed: the earlier run in {out} is kept)" if replacing else ""
+        click.echo(f"Run stopped ({stop or 'interrupted'}); its manifest says failed{kept}.", err=True)
+        sys.exit(1)
     if result.exit_code == 0:
         click.echo(f"Run succeeded: {result.run_dir}")
     elif result.exit_code == 3:

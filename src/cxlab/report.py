@@ -38,6 +38,7 @@ from cxlab.parameters import (
     page_label,
     resolve_parameters,
 )
+from cxlab.placement import clean_leftovers, place, run_lock
 from cxlab.privacy import pseudonymize, pseudonymize_tables
 from cxlab.rundir import RunDir
 from cxlab.sources import Source, results_destination, start_from, write_results
@@ -69,6 +70,7 @@ def run_analysis(
     results_schema: str = "cxlab",
     from_features: bool = False,
     alert_if: tuple[str, ...] = (),
+    overwrite: bool = False,
 ) -> RunResult:
     """Validate ``data``, execute every notebook with papermill, and write the run folder.
 
@@ -100,6 +102,9 @@ def run_analysis(
     alert_if : tuple of str
         Rules such as ``"nps_drop>5"`` (:class:`cxlab.compare.AlertRule`), checked against the
         previous succeeded run of the same data source in ``out``'s folder.
+    overwrite : bool
+        Replace an existing run in ``out`` once the new one has succeeded; a failed new run
+        goes to ``out.failed`` and the previous one is kept (:mod:`cxlab.placement`).
 
     Returns
     -------
@@ -120,8 +125,11 @@ def run_analysis(
     0
     """
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise DataContractError(f"Run folder {out} already exists and is not empty; choose a new --out.")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise DataContractError(
+            f"Run folder {out} already exists and is not empty; choose a new --out, or give "
+            "--overwrite to replace it once the new run has succeeded."
+        )
     directory = Path(notebooks_dir) if notebooks_dir else packaged_notebooks()
     notebooks = list_notebooks(directory)
     if not notebooks:
@@ -130,6 +138,15 @@ def run_analysis(
     rules = [AlertRule.parse(rule) for rule in alert_if]
     source = Source(data, mapping, from_features)
     destination = results_destination(results_to)
+    with run_lock(out):
+        clean_leftovers(out.parent)
+        return _run_locked(
+            out, source, destination, params, rules, notebooks, kernel_name, timeout, results_schema
+        )
+
+
+def _run_locked(out, source, destination, params, rules, notebooks, kernel_name, timeout, results_schema):
+    """The run itself, while its lock is held: built aside, then moved into place."""
     run = RunDir(out.parent / f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(run.path, ignore_errors=True)
     run.path.mkdir(parents=True)
@@ -138,7 +155,7 @@ def run_analysis(
         parameters=params,
         notebooks=[nb.name for nb in notebooks],
         started_from=source.started_from,
-        mapping=str(mapping) if mapping else None,
+        mapping=str(source.mapping) if source.mapping else None,
     )
     try:
         result = _run_in(run, source, params, notebooks, manifest, kernel_name, timeout, out.parent)
@@ -155,9 +172,8 @@ def run_analysis(
         manifest.fail(f"{type(exc).__name__}: {exc}")
         _finish(run, out, manifest)
         raise
-    _finish(run, out, manifest)
+    result.run_dir = _finish(run, out, manifest)
     _write_index(out.parent)
-    result.run_dir = out
     return result
 
 
@@ -406,8 +422,6 @@ def _inputs(report) -> list[dict[str, Any]]:
     return [t.to_dict() for t in report.tables.values()]
 
 
-def _finish(run: RunDir, out: Path, manifest: Manifest) -> None:
+def _finish(run: RunDir, out: Path, manifest: Manifest) -> Path:
     manifest.write(run.manifest)
-    if out.exists():
-        out.rmdir()  # empty, checked at the start
-    run.path.rename(out)
+    return place(run.path, out, succeeded=manifest.status == "succeeded")

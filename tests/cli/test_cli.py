@@ -480,3 +480,69 @@ def test_a_second_run_of_the_same_data_is_compared_and_an_alert_exits_3(generate
     assert manifest["alerts"][0]["fired"] is True
     assert (runs / "w2" / "tables" / "comparison.csv").is_file()
     assert "Trends" in (runs / "index.html").read_text()
+
+
+def _quick_notebooks(folder: Path, *, fail: bool = False, sleep: float = 0) -> Path:
+    folder.mkdir()
+    body = "raise ValueError('planted failure')" if fail else f"import time\ntime.sleep({sleep})"
+    _notebook(folder / "01_quick.ipynb", 'run_dir: str = "."  # run folder', body)
+    return folder
+
+
+@pytest.mark.notebook
+def test_overwrite_replaces_a_run_only_once_the_new_one_has_succeeded(tiny, tmp_path):
+    quick, broken = _quick_notebooks(tmp_path / "ok"), _quick_notebooks(tmp_path / "bad", fail=True)
+    out = tmp_path / "runs" / "weekly"
+    assert cxlab("run", "--data", tiny, "--out", out, "--notebooks", quick).returncode == 0
+    first = json.loads((out / "manifest.json").read_text())["started_at"]
+    again = cxlab("run", "--data", tiny, "--out", out, "--notebooks", quick)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    failed = cxlab("run", "--data", tiny, "--out", out, "--notebooks", broken, "--overwrite")
+    assert failed.returncode == 1
+    assert json.loads((out / "manifest.json").read_text())["started_at"] == first  # the earlier run is kept
+    assert (
+        json.loads((tmp_path / "runs" / "weekly.failed" / "manifest.json").read_text())["status"] == "failed"
+    )
+    assert cxlab("run", "--data", tiny, "--out", out, "--notebooks", quick, "--overwrite").returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded" and manifest["started_at"] >= first
+    assert not [
+        p.name for p in (tmp_path / "runs").iterdir() if p.name.startswith(".")
+    ]  # no lock, no leftovers
+
+
+@pytest.mark.notebook
+def test_a_second_run_into_the_same_place_is_refused_and_leftovers_are_cleaned(tiny, tmp_path):
+    quick, runs = _quick_notebooks(tmp_path / "ok"), tmp_path / "runs"
+    runs.mkdir()
+    (runs / ".weekly.lock").write_text(str(os.getpid()))  # a live process holds it
+    busy = cxlab("run", "--data", tiny, "--out", runs / "weekly", "--notebooks", quick)
+    assert busy.returncode == 2 and "is in progress" in busy.stderr and not (runs / "weekly").exists()
+    (runs / ".weekly.lock").write_text("999999999")  # its process is gone: a stale lock
+    (runs / ".daily.partial-999999999").mkdir()  # what a SIGKILL leaves behind
+    done = cxlab("run", "--data", tiny, "--out", runs / "weekly", "--notebooks", quick)
+    assert done.returncode == 0, done.stderr
+    assert "no longer running" in done.stderr and "left behind by a run that was killed" in done.stderr
+    assert sorted(p.name for p in runs.iterdir()) == ["index.html", "weekly"]
+
+
+@pytest.mark.notebook
+def test_sigterm_ends_the_run_as_failed_and_leaves_no_partial_folder(tiny, tmp_path):
+    import signal
+    import time
+
+    slow, runs = _quick_notebooks(tmp_path / "slow", sleep=60), tmp_path / "runs"
+    process = subprocess.Popen(
+        [CXLAB, "run", "--data", str(tiny), "--out", str(runs / "r"), "--notebooks", str(slow)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(runs.glob(".r.partial-*/notebooks")) and time.monotonic() < deadline:
+        time.sleep(0.5)  # wait until the notebook runs
+    time.sleep(3)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1 and "terminated by SIGTERM" in stderr
+    assert not re.search(r'File ".*/cxlab/', stderr)  # no traceback of cxlab's (the kernel may log its own)
+    assert json.loads((runs / "r" / "manifest.json").read_text())["status"] == "failed"
+    assert not [p.name for p in runs.iterdir() if p.name.startswith(".")]
