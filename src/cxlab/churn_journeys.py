@@ -242,8 +242,10 @@ def _tested(table: pl.DataFrame, n1: int, n0: int) -> pl.DataFrame:
         z.abs().map_batches(lambda x: pl.Series(2 * norm.sf(x.to_numpy()))).alias("p_value"),
     )
     table = table.with_columns(q_values(table["p_value"]))
-    order = [(pl.col("q_value") >= Q_LEVEL), pl.col("difference").abs()]
-    return table.sort(order, descending=[False, True]).select(list(_empty().columns))
+    order = [(pl.col("q_value") >= Q_LEVEL), pl.col("difference").abs(), pl.col("kind"), pl.col("step")]
+    return table.sort(order, descending=[False, True, False, False]).select(
+        list(_empty().columns)
+    )  # ties by name
 
 
 def _empty() -> pl.DataFrame:

@@ -245,7 +245,7 @@ def transitions(
         .agg(pl.len().alias("count"), pl.col("days").median().alias("median_days"))
         .with_columns((pl.col("count") / pl.col("count").sum().over("from_touchpoint")).alias("probability"))
         .select("from_touchpoint", "to_touchpoint", "count", "probability", "median_days")
-        .sort(["from_touchpoint", "count"], descending=[False, True])
+        .sort(["from_touchpoint", "count", "to_touchpoint"], descending=[False, True, False])  # ties by name
     )
     text = f"{table['count'].sum():,} steps between {table['from_touchpoint'].n_unique():,} states."
     return _result(table, "Where customers go next", text, "plot_transition_heatmap", reason=NO_EVENTS)
@@ -346,7 +346,7 @@ def friction_points(
             "n_low_csat",
             "share_low_csat",
         )
-        .sort("share_followed_by_support", descending=True, nulls_last=True)
+        .sort(["share_followed_by_support", "touchpoint"], descending=[True, False], nulls_last=True)
     )
     text = (
         f"Touchpoints followed by a support contact or churn within {within_days} days, and rated "
@@ -420,7 +420,8 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
         for a, b in zip(stages, stages[1:], strict=False)
     ]
     order = pl.col("from_stage").replace_strict({s: i for i, s in enumerate(stages)}, return_dtype=pl.Int32)
-    table = pl.concat(pairs).sort([order, pl.col("n_customers")], descending=[False, True])
+    by = [order, pl.col("n_customers"), pl.col("from_touchpoint"), pl.col("to_touchpoint")]
+    table = pl.concat(pairs).sort(by, descending=[False, True, False, False], nulls_last=True)
     text = "Each customer's first touchpoint in each stage, and where they went in the next stage."
     return Result(table, {"customers": wide.height}, None, title, text=text, chart="plot_journey_flow")
 
@@ -450,7 +451,8 @@ def last_steps_before_churn(dataset: Dataset, *, top: int = 10) -> Result:
     {'(churned)'}
     """
     steps = transitions(dataset, end_states=True).summary
-    churned = steps.filter(pl.col("to_touchpoint") == CHURNED).sort("probability", descending=True).head(top)
+    churned = steps.filter(pl.col("to_touchpoint") == CHURNED)
+    churned = churned.sort(["probability", "from_touchpoint"], descending=[True, False]).head(top)
     text = "The last touchpoint before churn, as a share of each touchpoint's next steps."
     title = "Last steps before churn"
     if churned.is_empty():

@@ -546,3 +546,20 @@ def test_sigterm_ends_the_run_as_failed_and_leaves_no_partial_folder(tiny, tmp_p
     assert not re.search(r'File ".*/cxlab/', stderr)  # no traceback of cxlab's (the kernel may log its own)
     assert json.loads((runs / "r" / "manifest.json").read_text())["status"] == "failed"
     assert not [p.name for p in runs.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_two_runs_of_the_same_data_write_byte_identical_tables(run_dir, tmp_path):
+    data = json.loads((run_dir / "manifest.json").read_text())["data"]
+    again = tmp_path / "again"
+    config = ("--config", ROOT / "configs" / "weekly.yml", "--param", "max_rejected_share=0.01")
+    assert cxlab("run", "--data", data, "--out", again, *config).returncode == 0
+    files = sorted(
+        p.relative_to(run_dir) for p in run_dir.glob("*/*") if p.parent.name in ("tables", "dataset")
+    )
+    assert files == sorted(
+        p.relative_to(again) for p in again.glob("*/*") if p.parent.name in ("tables", "dataset")
+    )
+    differ = [str(f) for f in files if (run_dir / f).read_bytes() != (again / f).read_bytes()]
+    assert not differ, f"not the same bytes: {differ}"
