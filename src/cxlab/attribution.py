@@ -134,11 +134,15 @@ def _normalise(table: pl.DataFrame, n_customers: int) -> pl.DataFrame:
     """Credits as shares summing to 1 per method, with the customers they come from."""
     return (
         table.with_columns(
-            (pl.col("credit") / pl.col("credit").sum().over("method")).fill_nan(0.0).alias("credit"),
+            # 12 decimals: polars sums groups in parallel, and the last bits would differ between reruns
+            (pl.col("credit") / pl.col("credit").sum().over("method"))
+            .fill_nan(0.0)
+            .round(12)
+            .alias("credit"),
             pl.lit(n_customers).alias("n_customers"),
         )
         .select("touchpoint", "method", "credit", "n_customers")
-        .sort("method", "credit", descending=[False, True])
+        .sort("method", "credit", "touchpoint", descending=[False, True, False])  # ties by name
     )
 
 
