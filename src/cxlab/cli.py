@@ -232,6 +232,11 @@ def run(
         kept = f" (in {out}.failed: the earlier run in {out} is kept)" if replacing else ""
         click.echo(f"Run stopped ({stop or 'interrupted'}); its manifest says failed{kept}.", err=True)
         sys.exit(1)
+    except OSError as exc:  # a full disk, a folder removed under the run: the manifest says failed
+        where = f"{out}.failed" if replacing else out
+        at = f" at {exc.filename}" if exc.filename else ""
+        click.echo(f"Run failed ({where}/manifest.json): {exc.strerror or exc}{at}.", err=True)
+        sys.exit(1)
     if result.exit_code == 0:
         click.echo(f"Run succeeded: {result.run_dir}")
     elif result.exit_code == 3:

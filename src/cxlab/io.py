@@ -190,7 +190,7 @@ def as_raw_table(
     """``original`` (the source's own columns, plus the row number) with the mapping's column
     names applied; a missing required column raises, naming the source and the column."""
     spec = mapping.table(name)
-    original, ragged = _ragged_rows(original)
+    original, ragged = _row_problems(original)
     if spec.questions:
         original = _unpivot_questions(original, spec.questions, source, mapping)
     renamed = _rename(original, source, name, spec.columns, mapping)
@@ -220,14 +220,21 @@ def as_raw_table(
     )
 
 
-def _ragged_rows(original: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """``original`` without :data:`FIELDS`, and each row's reason when its width is not the header's."""
-    if FIELDS not in original.columns:
-        return original, None
-    width = original.width - 2  # the header's columns: all but the row number and the count
-    wrong = pl.format("{} fields where the header has {}", pl.col(FIELDS), pl.lit(width))
-    reasons = original.select(ROW, pl.when(pl.col(FIELDS) != width).then(wrong).alias(validation.REASON))
-    return original.drop(FIELDS), reasons
+def _row_problems(original: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """``original`` without :data:`FIELDS`, and each row's reason when its width is not the
+    header's or it holds a value longer than :data:`MAX_FIELD_CHARS`; None when no row has either."""
+    width = original.width - 1 - (FIELDS in original.columns)  # the header's columns
+    reasons = []
+    if FIELDS in original.columns:
+        wrong = pl.format("{} fields where the header has {}", pl.col(FIELDS), pl.lit(width))
+        reasons.append(pl.when(pl.col(FIELDS) != width).then(wrong))
+    texts = [c for c, kind in original.schema.items() if kind == pl.String]
+    if texts:
+        too_long = pl.any_horizontal(pl.col(texts).str.len_chars() > MAX_FIELD_CHARS)
+        reasons.append(pl.when(too_long).then(pl.lit(TOO_LONG)))
+    flagged = original.select(ROW, pl.coalesce(reasons or [pl.lit(None, pl.String)]).alias(validation.REASON))
+    original = original.drop(FIELDS, strict=False)
+    return original, (flagged if flagged[validation.REASON].null_count() < flagged.height else None)
 
 
 def _unpivot_questions(
@@ -311,10 +318,10 @@ def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl
         # UTF-8 is read straight from the file; other encodings are decoded first.
         source = path if utf8 else _decode(path.read_bytes(), path, encoding, key).encode("utf-8")
         with path.open("rb") if utf8 else BytesIO(source) as f:
-            head = _decode(f.readline(), path, encoding, key) if utf8 else f.readline().decode("utf-8")
-        if not head.strip():
-            raise DataContractError(f"{path} is empty: expected a header row with column names.")
-        separator = _sniff_separator(head)
+            line = f.readline(MAX_HEADER_BYTES)
+        whole = line.endswith(b"\n")  # else cut at the limit (or a one-line file): checked below
+        head = _decode(line, path, encoding, key) if whole and utf8 else line.decode("utf-8", "replace")
+        separator = _check_header(head, path)
         frame = pl.read_csv(source, infer_schema=False, separator=separator, truncate_ragged_lines=True)
         frame = _with_field_counts(frame, source, separator)
     except DataContractError:
@@ -326,6 +333,15 @@ def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl
         raise DataContractError(f"{path} cannot be read as {path.suffix[1:]}: {first_line}") from None
     return frame.rename({c: c.strip() for c in frame.columns})
 
+
+MAX_COLUMNS = 1_000
+"""The widest header a CSV may have: contract tables have a few columns, and a wide survey export
+a few hundred; a header wider than this is the wrong file or the wrong separator."""
+MAX_HEADER_BYTES = 1 << 20
+MAX_FIELD_CHARS = 32_767
+"""The longest value a row may hold: the most a spreadsheet cell holds. A longer one is almost
+always a broken quote that swallowed the rest of the file; its row is rejected with a reason."""
+TOO_LONG = f"a value longer than {MAX_FIELD_CHARS:,} characters (an unclosed quote?)"
 
 FIELDS = "__fields__"
 """The number of fields of each row, added to a CSV read when some row has more or fewer than the header."""
@@ -386,6 +402,21 @@ def _decode(data: bytes, path: Path, encoding: str, key: str) -> str:
             f"guessed. If the file is in another encoding, name it with '{key}' in the mapping "
             "(for example latin-1 or cp1252 for Western European exports)."
         ) from None
+
+
+def _check_header(head: str, path: Path) -> str:
+    """The separator of header row ``head``, or an error when it is empty or too wide."""
+    if not head.strip():
+        raise DataContractError(f"{path} is empty: expected a header row with column names.")
+    separator = _sniff_separator(head)
+    columns = head.count(separator) + 1
+    if columns > MAX_COLUMNS or not head.endswith("\n") and len(head) >= MAX_HEADER_BYTES:
+        shown = f"{columns:,} columns" if head.endswith("\n") else f"more than {MAX_HEADER_BYTES:,} bytes"
+        raise DataContractError(
+            f"{path}: the header row has {shown}; cxlab reads at most {MAX_COLUMNS:,} columns. Check "
+            "that this is the right file and its separator, or keep only the columns you map."
+        )
+    return separator
 
 
 def _sniff_separator(header: str) -> str:

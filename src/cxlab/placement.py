@@ -4,6 +4,8 @@
   id) stops a second run into the same place; a lock whose process is gone is removed.
 * :func:`clean_leftovers`: partial folders of runs whose process was killed outright
   (SIGKILL leaves them behind) are removed by the next run into the same parent, and reported.
+* :func:`reserve_space`: a run holds 1 MiB of disk from its start, released just before its
+  manifest is written, so that a run that fills the disk can still say it failed.
 * :func:`place`: the finished run is renamed into place. With ``overwrite``, the previous
   run stays until the new one has succeeded and is then replaced; a failed new run goes to
   ``NAME.failed`` beside it and the previous run is kept.
@@ -37,7 +39,13 @@ logger = logging.getLogger(__name__)
 def run_lock(out: Path) -> Iterator[None]:
     """Hold ``.NAME.lock`` beside run folder ``out`` while the block runs."""
     lock = out.parent / f".{out.name}.lock"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.parent / f".{out.name}.probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise DataContractError(f"Cannot write a run into {out.parent}: {exc.strerror}.") from None
     if lock.exists():
         owner = _pid(lock)
         if owner is not None and _alive(owner):
@@ -72,6 +80,24 @@ def clean_leftovers(parent: Path) -> list[Path]:
     for path in removed:
         logger.warning("Removed %s, left behind by a run that was killed", path)
     return removed
+
+
+RESERVE = ".space-reserve"
+RESERVE_BYTES = 1 << 20  # a manifest of a run with hundreds of inputs is well under 100 KiB
+
+
+def reserve_space(folder: Path) -> None:
+    """Hold :data:`RESERVE_BYTES` of disk in ``folder`` (see :func:`release_space`)."""
+    handle = os.open(folder / RESERVE, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        os.posix_fallocate(handle, 0, RESERVE_BYTES)
+    finally:
+        os.close(handle)
+
+
+def release_space(folder: Path) -> None:
+    """Give back the disk :func:`reserve_space` held, for the manifest to be written in."""
+    (folder / RESERVE).unlink(missing_ok=True)
 
 
 def place(partial: Path, out: Path, *, succeeded: bool) -> Path:

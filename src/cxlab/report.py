@@ -38,7 +38,7 @@ from cxlab.parameters import (
     page_label,
     resolve_parameters,
 )
-from cxlab.placement import clean_leftovers, place, run_lock
+from cxlab.placement import clean_leftovers, place, release_space, reserve_space, run_lock
 from cxlab.privacy import pseudonymize, pseudonymize_tables
 from cxlab.rundir import RunDir
 from cxlab.sources import Source, results_destination, start_from, write_results
@@ -125,6 +125,8 @@ def run_analysis(
     0
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataContractError(f"--out {out} is a file; give a folder for the run.")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise DataContractError(
             f"Run folder {out} already exists and is not empty; choose a new --out, or give "
@@ -158,6 +160,7 @@ def _run_locked(out, source, destination, params, rules, notebooks, kernel_name,
         mapping=str(source.mapping) if source.mapping else None,
     )
     try:
+        reserve_space(run.path)
         result = _run_in(run, source, params, notebooks, manifest, kernel_name, timeout, out.parent)
         if result.exit_code == 0 and rules:
             result = _alerts(rules, run, manifest, result)
@@ -328,8 +331,13 @@ def _execute(
     except Exception as exc:  # dead kernel, timeout, missing kernel: the run fails, never hangs
         status.status, status.error = "failed", f"{type(exc).__name__}: {exc}"
     status.seconds = round(time.perf_counter() - start, 2)
-    if target.exists():
+    if not target.exists():
+        return
+    try:
         _export_html(target, run.html / f"{nb.stem}.html", hide_code=nb.name.startswith("00_"), pages=pages)
+    except (OSError, ValueError) as exc:  # a full disk, or a notebook it cut short
+        if status.status == "succeeded":
+            status.status, status.error = "failed", f"its page could not be written: {exc}"
 
 
 def _navigation(notebooks: list[str]) -> dict[str, str]:
@@ -423,5 +431,10 @@ def _inputs(report) -> list[dict[str, Any]]:
 
 
 def _finish(run: RunDir, out: Path, manifest: Manifest) -> Path:
-    manifest.write(run.manifest)
-    return place(run.path, out, succeeded=manifest.status == "succeeded")
+    """Write the manifest in the space the run held back, and move the run into place."""
+    release_space(run.path)
+    try:
+        manifest.write(run.manifest)
+    finally:  # a manifest that cannot be written still leaves no hidden folder behind
+        placed = place(run.path, out, succeeded=manifest.status == "succeeded")
+    return placed

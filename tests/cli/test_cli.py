@@ -529,28 +529,6 @@ def test_a_second_run_into_the_same_place_is_refused_and_leftovers_are_cleaned(t
 
 
 @pytest.mark.notebook
-def test_sigterm_ends_the_run_as_failed_and_leaves_no_partial_folder(tiny, tmp_path):
-    import signal
-    import time
-
-    slow, runs = _quick_notebooks(tmp_path / "slow", sleep=60), tmp_path / "runs"
-    process = subprocess.Popen(
-        [CXLAB, "run", "--data", str(tiny), "--out", str(runs / "r"), "--notebooks", str(slow)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not list(runs.glob(".r.partial-*/notebooks")) and time.monotonic() < deadline:
-        time.sleep(0.5)  # wait until the notebook runs
-    time.sleep(3)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 1 and "terminated by SIGTERM" in stderr
-    assert not re.search(r'File ".*/cxlab/', stderr)  # no traceback of cxlab's (the kernel may log its own)
-    assert json.loads((runs / "r" / "manifest.json").read_text())["status"] == "failed"
-    assert not [p.name for p in runs.iterdir() if p.name.startswith(".")]
-
-
-@pytest.mark.notebook
 @pytest.mark.slow
 def test_two_runs_of_the_same_data_write_the_same_tables(run_dir, tmp_path):
     data = json.loads((run_dir / "manifest.json").read_text())["data"]

@@ -292,3 +292,38 @@ def test_an_optional_table_that_cannot_be_read_is_an_error_not_absent(tmp_path, 
         DataContractError, match=r"surveys\.csv is there but cannot be read as the surveys table"
     ):
         load_dataset(folder)
+
+
+def test_a_header_wider_than_the_limit_is_a_clear_error_before_the_rows_are_read(tmp_path):
+    from cxlab.io import MAX_COLUMNS
+
+    wide = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1)) + "\n" + "x\n" * 3
+    with pytest.raises(
+        DataContractError, match=r"surveys\.csv: the header row has 1,001 columns; .*at most 1,000"
+    ):
+        load_dataset(write_dataset(tmp_path / "d", surveys=wide))
+
+
+def test_a_header_row_with_no_end_is_a_clear_error(tmp_path):
+    from cxlab.io import MAX_HEADER_BYTES
+
+    folder = write_dataset(tmp_path / "d")
+    (folder / "surveys.csv").write_bytes(b"a" * (MAX_HEADER_BYTES + 10))
+    with pytest.raises(
+        DataContractError, match=r"surveys\.csv: the header row has more than 1,048,576 bytes"
+    ):
+        load_dataset(folder)
+
+
+def test_a_value_longer_than_a_spreadsheet_cell_rejects_its_row(tmp_path):
+    from cxlab.io import MAX_FIELD_CHARS
+
+    long = "x" * (MAX_FIELD_CHARS + 1)
+    surveys = SURVEYS.replace(",great", f",{long}").replace(",slow", ",y" + "é" * (MAX_FIELD_CHARS - 1))
+    dataset = load_dataset(write_dataset(tmp_path / "d", surveys=surveys), max_rejected_share=1.0)
+    report = dataset.report.tables["surveys"]
+    assert report.rejected.select("source_row", "reason").rows() == [
+        (1, "a value longer than 32,767 characters (an unclosed quote?)")
+    ]
+    assert dataset.surveys.height == 3  # the value of exactly 32,767 characters (multi-byte) loads
+    assert report.rows_read == report.rows_loaded + report.rows_rejected
