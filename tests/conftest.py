@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from cxlab.synthetic import make_journeys
@@ -59,3 +60,16 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("generated")
     make_journeys(300, random_state=1).write(directory)
     return directory
+
+
+def assert_no_real_id(run: Path, ids: set[str]) -> None:
+    """No file of ``run`` (Parquet read as rows, every other file as text) holds any of ``ids``."""
+    files = [p for p in run.rglob("*") if p.is_file()]
+    assert any(p.parts[-2] == "rejected" for p in files)  # the rejected rows were written too
+    for path in files:
+        if path.suffix == ".parquet":
+            text = " ".join(map(str, pl.read_parquet(path).rows()))
+        else:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        leaked = [i for i in ids if i in text]
+        assert not leaked, f"{path} holds {len(leaked)} real ids, e.g. {leaked[0]}"

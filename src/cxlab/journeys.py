@@ -14,7 +14,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -22,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from cxlab.dataset import Dataset
-from cxlab.schema import KINDS, TABLES
+from cxlab.schema import KINDS, TABLES, column_name
 
 SUPPORT_TOUCHPOINTS = ("support_team", "live_chat")
 """Touchpoints that count as support contacts (a friction signal) unless told otherwise."""
@@ -76,11 +75,6 @@ FEATURE_COLUMNS: dict[str, str] = {
     "attr_{attribute}": "a customer attribute from the customers table (segment, region, ...)",
 }
 """Every column of :func:`build_features`, with its meaning (the one place they are documented)."""
-
-
-def column_name(label: str) -> str:
-    """A touchpoint, channel or attribute label made safe as part of a column name."""
-    return re.sub(r"[^0-9a-z]+", "_", str(label).strip().lower()).strip("_") or "blank"
 
 
 def build_features(

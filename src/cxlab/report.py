@@ -171,6 +171,9 @@ def _run_locked(out, source, destination, params, rules, notebooks, kernel_name,
             if error:
                 manifest.fail(error)
                 result = RunResult(run.path, "failed", 1, error, result.notebooks)
+    except DataContractError:  # bad input with no rows to keep: nothing is created
+        shutil.rmtree(run.path, ignore_errors=True)
+        raise
     except BaseException as exc:  # interrupted or crashed: still leave a failed manifest
         manifest.fail(f"{type(exc).__name__}: {exc}")
         _finish(run, out, manifest)
@@ -196,9 +199,10 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     try:
         dataset, precomputed = source.load(params)
     except DataContractError as exc:
-        if exc.report is not None:
-            exc.report.write_rejected(run.rejected)
-            manifest.inputs = _inputs(exc.report)
+        if exc.report is None or not any(t.rows_rejected for t in exc.report.tables.values()):
+            raise  # nothing to keep: the run leaves nothing behind
+        exc.report.write_rejected(run.rejected)  # kept in a failed run: no row is lost
+        manifest.inputs = _inputs(exc.report)
         manifest.fail(str(exc))
         return RunResult(run.path, "failed", 2, str(exc), runs)
     manifest.inputs = _inputs(dataset.report)

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 STAGES = ("awareness", "consideration", "purchase", "post_purchase")
@@ -131,3 +132,8 @@ def contract_markdown() -> str:
             parts.append(f"| `{c.name}` | {c.dtype} | {'yes' if c.required else 'no'} | {c.rule} |")
         parts.append("")
     return "\n".join(parts)
+
+
+def column_name(label: str) -> str:
+    """A touchpoint, channel or attribute label made safe as part of a column name."""
+    return re.sub(r"[^0-9a-z]+", "_", str(label).strip().lower()).strip("_") or "blank"

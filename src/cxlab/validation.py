@@ -17,7 +17,7 @@ from cxlab.catalog import default_catalog, merge_catalogs
 from cxlab.customers import apply_churn_rule, derive_customers
 from cxlab.dataset import Dataset, LoadReport, TableReport
 from cxlab.exceptions import DataContractError
-from cxlab.schema import KINDS, METRIC_SCALES, REASON, ROW, STAGES, TABLES, UNKNOWN, Table
+from cxlab.schema import KINDS, METRIC_SCALES, REASON, ROW, STAGES, TABLES, UNKNOWN, Table, column_name
 
 if TYPE_CHECKING:
     from cxlab.dataset import RawTable
@@ -140,6 +140,10 @@ def validate(
     _check_touchpoint_targets(mapping, catalog)
 
     interactions = _check_interactions(frames["interactions"], end, label_map, mapping.stages)
+    frames["interactions"], frames["surveys"] = _one_spelling(
+        interactions, frames.get("surveys"), catalog, warnings
+    )
+    interactions = frames["interactions"]
     if "customers" in frames:
         customers = _check_customers(frames["customers"], end, warnings)
         derived = None
@@ -265,6 +269,41 @@ def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pr
         },
     )
     return frame.drop("signup_at")
+
+
+def _one_spelling(
+    interactions: pl.DataFrame, surveys: pl.DataFrame | None, catalog: pl.DataFrame, warnings: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Touchpoint labels that differ only in case or punctuation (``Search``, ``search``,
+    ``SEARCH``) would be one feature column: load them as one label, the catalog's spelling
+    or else the most used one, and say so."""
+    labelled = surveys is not None and "touchpoint" in surveys.columns
+    both = [interactions, surveys] if labelled else [interactions]
+    used = pl.concat([f.select("touchpoint") for f in both]).drop_nulls()["touchpoint"].value_counts()
+    known = catalog.select("touchpoint", pl.lit(0, used["count"].dtype).alias("count"), known=pl.lit(True))
+    counts = (
+        pl.concat([used.with_columns(known=pl.lit(False)), known])
+        .group_by("touchpoint")
+        .agg(pl.col("count").sum(), pl.col("known").any())
+    )
+    counts = counts.with_columns(
+        key=pl.Series([column_name(t) for t in counts["touchpoint"]], dtype=pl.String)
+    ).sort(["known", "count", "touchpoint"], descending=[True, True, False])
+    merged = counts.with_columns(to=pl.col("touchpoint").first().over("key")).filter(
+        (pl.col("touchpoint") != pl.col("to")) & (pl.col("count") > 0)
+    )
+    if merged.is_empty():
+        return interactions, surveys
+    rows = merged.select("touchpoint", "to", "count").rows()
+    shown = ", ".join(f"'{a}' as '{b}' ({n:,})" for a, b, n in rows[:10])
+    shown += f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    warnings.append(
+        f"touchpoints: {merged.height} labels differ from another only in case or punctuation and "
+        f"were loaded as one: {shown}. If they are different touchpoints, give them distinct names "
+        "under 'touchpoints' in the mapping."
+    )
+    relabel = pl.col("touchpoint").replace(dict(zip(merged["touchpoint"], merged["to"], strict=True)))
+    return interactions.with_columns(relabel), surveys.with_columns(relabel) if labelled else surveys
 
 
 def _check_surveys(

@@ -114,12 +114,17 @@ def test_unknown_parameter_exits_2_before_anything_runs(tiny, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_bad_data_exits_2_with_a_failed_manifest(tmp_path):
+def test_bad_data_exits_2_and_creates_nothing_unless_rows_were_rejected(tmp_path):
     write_dataset(tmp_path / "d", customers=None)
-    result = cxlab("run", "--data", tmp_path / "d", "--out", tmp_path / "r")
+    result = cxlab("run", "--data", tmp_path / "d", "--out", tmp_path / "runs" / "r")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
-    assert manifest["status"] == "failed" and "customers table is missing" in manifest["error"]
+    assert "customers table is missing" in result.stderr and not list((tmp_path / "runs").iterdir())
+    write_dataset(tmp_path / "bad", interactions=INTERACTIONS.replace("2025-03-01 10:00:00", "soon"))
+    result = cxlab("run", "--data", tmp_path / "bad", "--out", tmp_path / "runs" / "r")
+    assert result.returncode == 2 and "were rejected" in result.stderr
+    manifest = json.loads((tmp_path / "runs" / "r" / "manifest.json").read_text())  # the rows are kept
+    assert manifest["status"] == "failed" and "were rejected" in manifest["error"]
+    assert "soon" in (tmp_path / "runs" / "r" / "rejected" / "interactions.csv").read_text()
 
 
 def test_existing_run_directory_is_not_overwritten(tiny, tmp_path):

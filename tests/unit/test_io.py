@@ -327,3 +327,20 @@ def test_a_value_longer_than_a_spreadsheet_cell_rejects_its_row(tmp_path):
     ]
     assert dataset.surveys.height == 3  # the value of exactly 32,767 characters (multi-byte) loads
     assert report.rows_read == report.rows_loaded + report.rows_rejected
+
+
+def test_touchpoints_differing_only_in_case_load_as_one_label_with_a_warning(tmp_path):
+    from cxlab.journeys import build_features
+
+    interactions = INTERACTIONS.replace(",search,", ",SEARCH ,").replace(",billing,", ",Billing,")
+    interactions += "c3,2025-03-16 10:00:00,billing,\nc3,2025-03-17 10:00:00,Help Center,\n"
+    dataset = load_dataset(write_dataset(tmp_path / "d", interactions=interactions))
+    labels = dataset.interactions["touchpoint"].value_counts().sort("touchpoint")
+    assert labels.filter(pl.col("touchpoint").is_in(["billing", "help_center", "search"])).rows() == [
+        ("billing", 2),
+        ("help_center", 1),
+        ("search", 1),
+    ]  # the catalog's spelling wins
+    assert not labels["touchpoint"].str.contains("[A-Z ]").any()
+    assert "differ from another only in case or punctuation" in " ".join(dataset.report.warnings)
+    assert build_features(dataset).height == 3  # one feature column per touchpoint, no clash
