@@ -370,7 +370,7 @@ def _score_k(sample: np.ndarray, k: int, n_bootstrap: int, rng: np.random.Random
             _kmeans(k, rng, n_init=3).fit(sample[rng.randint(len(sample), size=len(sample))]).predict(sample)
             for _ in range(n_bootstrap)
         ]
-    jaccard = np.array([_best_jaccard(reference.labels_, labels, k) for labels in refits]).reshape(-1, k)
+    jaccard = np.array([best_jaccard(reference.labels_, labels, k) for labels in refits]).reshape(-1, k)
     weakest = int(np.argmin(jaccard.mean(axis=0))) if refits else 0
     labels = len(set(reference.labels_))
     silhouette = (
@@ -390,7 +390,7 @@ def _score_k(sample: np.ndarray, k: int, n_bootstrap: int, rng: np.random.Random
     }
 
 
-def _best_jaccard(reference: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
+def best_jaccard(reference: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
     """For each reference cluster, its Jaccard similarity with the most similar cluster of ``other``."""
     a, b = np.eye(k, dtype=np.int64)[reference], np.eye(k, dtype=np.int64)[other]
     both = a.T @ b

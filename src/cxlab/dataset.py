@@ -33,6 +33,7 @@ class TableReport:
     derived: str | None = None
     query: str | None = None  # the SQL that read it, for a database source
     id_columns: tuple[str, ...] = ()  # the source's columns that hold ids, as ``rejected`` names them
+    text_columns: tuple[str, ...] = ()  # the source's columns of free text (comments), likewise
 
     @property
     def rows_rejected(self) -> int:
@@ -149,3 +150,4 @@ class RawTable:
     sha256: str | None  # of the file; None for a database
     query: str | None = None  # the SQL that read it, for a database
     id_columns: tuple[str, ...] = ()  # the source's own names of its id columns
+    text_columns: tuple[str, ...] = ()  # the source's own name of its comment column

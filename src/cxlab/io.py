@@ -216,8 +216,10 @@ def as_raw_table(
         )
     ids = [spec.columns.get(c, c) for c in ("customer_id", "response_id")]
     return RawTable(
-        renamed, original, source, sha256, query, id_columns=tuple(c for c in ids if c in original.columns)
-    )
+        renamed, original, source, sha256, query,
+        id_columns=tuple(c for c in ids if c in original.columns),
+        text_columns=tuple(c for c in [spec.columns.get("comment", "comment")] if c in original.columns),
+    )  # fmt: skip
 
 
 def _row_problems(original: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:

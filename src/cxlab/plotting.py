@@ -596,6 +596,45 @@ def plot_driver_importance(drivers: pl.DataFrame, *, method: str = "lmg", ax: Ax
     return ax
 
 
+def plot_topics(topics: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Comment topics by volume (bars), coloured by mean sentiment, each labelled with the NPS
+    of the answers that mention it and its 95% interval (from ``comment_topics``)."""
+    rows = topics.sort("n_comments").to_dicts()
+    ax = _axes(ax, (9, max(3.0, 0.45 * len(rows) + 1.5)))
+    cmap = plt.get_cmap("RdBu")  # colour-blind safe: red for negative, blue for positive
+    colors = [cmap(min(max(r["mean_sentiment"] + 0.5, 0), 1)) for r in rows]  # -0.5..+0.5 spans the map
+    bars = ax.barh(range(len(rows)), [r["n_comments"] for r in rows], color=colors, edgecolor="0.4")
+    for bar, r in zip(bars, rows, strict=True):
+        nps = "NPS: too few answers" if r["nps"] is None else (
+            f"NPS {r['nps']:+.0f} ({r['nps_ci_low']:+.0f} to {r['nps_ci_high']:+.0f})"
+        )  # fmt: skip
+        ax.annotate(
+            f"  {nps}", (bar.get_width(), bar.get_y() + bar.get_height() / 2), va="center", fontsize=9
+        )
+    ax.set_yticks(range(len(rows)), [r["topic_name"] for r in rows])
+    ax.set_xlim(0, max([r["n_comments"] for r in rows], default=1) * 1.6)
+    scale = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-0.5, 0.5))
+    ax.figure.colorbar(scale, ax=ax, label="mean sentiment (-1 negative to +1 positive)", shrink=0.8)
+    ax.set(title="What customers write about", xlabel="comments")
+    return ax
+
+
+def plot_topic_trend(trend: pl.DataFrame | None, *, ax: Axes | None = None) -> Axes:
+    """Each comment topic's share of the month's comments (``TopicFindings.trend``)."""
+    if trend is None or trend.is_empty():
+        return plot_message("No comment topics to follow over time.", title="Topics by month", ax=ax)
+    ax = _axes(ax, (9, 4))
+    palette = sns.color_palette("colorblind", trend["topic"].n_unique())
+    for color, ((name,), rows) in zip(
+        palette, trend.sort("month").group_by("topic_name", maintain_order=True), strict=False
+    ):
+        ax.plot(rows["month"], rows["share"], color=color, label=name, linewidth=2, marker="o", markersize=3)
+    ax.yaxis.set_major_formatter(PercentFormatter(1))
+    ax.set(title="Topics by month", xlabel="month of the answer", ylabel="share of the month's comments")
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
+    return ax
+
+
 def archetype_colors(names) -> dict[str, tuple]:
     """One colour per archetype, the same on every chart of a run: the colour-blind-safe palette
     in the archetypes' sorted order."""

@@ -57,3 +57,43 @@ def hash_ids(frame: pl.DataFrame, *, salt: str, columns: tuple[str, ...] = ID_CO
         digests = {v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16] for v in ids}
         frame = frame.with_columns(pl.col(column).cast(pl.String).replace_strict(digests, default=None))
     return frame
+
+
+_NAME = r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)?"
+REDACTIONS = (
+    (r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "[email]"),
+    (r"(?i)\b(?:https?://|www\.)\S+", "[link]"),
+    (r"\b[A-Za-z]{1,4}[-/]?\d{4,}\b", "[number]"),  # account and order numbers such as ACC-0012345
+    (r"\+?\(?\d[\d ()./-]{4,}\d", "[number]"),  # phone, account and card numbers: 6 digits or more
+    (rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.? {_NAME}", "[name]"),
+    (rf"(?i:\b(my name is|this is|spoke to|spoke with|talked to|ask for|asked for|agent|"
+     rf"advisor|rep|called|named|from|thanks to|thank you|thanks),?) {_NAME}", "$1 [name]"),
+)  # fmt: skip
+"""What :func:`redact` masks: e-mail addresses, links, numbers of 6 digits or more (phones,
+accounts, cards) and account-like codes, and names after a title (``Mr``, ``Dr``) or a phrase
+that introduces one ("my name is", "spoke to", "thanks"). A name with no such cue is not found."""
+
+
+def redact(comments: pl.Series) -> pl.Series:
+    """``comments`` with personal details masked (see :data:`REDACTIONS`).
+
+    Examples
+    --------
+    >>> redact(pl.Series(["Spoke to Anna Berg, call me on +44 20 7946 0958 or anna@example.com"])).item()
+    'Spoke to [name], call me on [number] or [email]'
+    """
+    for pattern, mask in REDACTIONS:
+        comments = comments.str.replace_all(pattern, mask)
+    return comments
+
+
+def redact_comments(dataset: Dataset) -> Dataset:
+    """The dataset with survey comments redacted (:func:`redact`), in its tables and in rejected
+    rows; the runner does this before any notebook sees the data."""
+    report = dataset.report.tables.get("surveys")
+    if report is not None:
+        for column in [c for c in report.rejected.columns if c in (*report.text_columns, "comment")]:
+            report.rejected = report.rejected.with_columns(redact(report.rejected[column].cast(pl.String)))
+    if "comment" not in dataset.surveys.columns:
+        return dataset
+    return replace(dataset, surveys=dataset.surveys.with_columns(redact(dataset.surveys["comment"])))

@@ -39,7 +39,7 @@ from cxlab.parameters import (
     resolve_parameters,
 )
 from cxlab.placement import clean_leftovers, place, release_space, reserve_space, run_lock
-from cxlab.privacy import pseudonymize, pseudonymize_tables
+from cxlab.privacy import pseudonymize, pseudonymize_tables, redact_comments
 from cxlab.rundir import RunDir
 from cxlab.sources import Source, results_destination, start_from, write_results
 
@@ -209,6 +209,7 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     manifest.observation_end = dataset.observation_end.isoformat()
     if precomputed:  # the window the features were built with, for the notebooks and the manifest
         params["exposure_window_days"] = precomputed.exposure_window_days
+    dataset = redact_comments(dataset)  # names, e-mails and numbers never reach a run's files
     if params.get("pseudonymize_ids"):
         salt = os.environ.get("CXLAB_ID_SALT") or os.urandom(16).hex()
         dataset, precomputed = pseudonymize(dataset, salt=salt), pseudonymize_tables(precomputed, salt=salt)

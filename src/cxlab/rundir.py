@@ -298,6 +298,33 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
             "difference (`vs_others_ci_low`, `vs_others_ci_high`)",
         ),
         OutputTable(
+            "comment_topics.csv",
+            "05_survey",
+            {
+                "topic": _I,
+                "topic_name": _S,
+                "n_comments": _I,
+                "share": _F,
+                "mean_sentiment": _F,
+                "share_negative": _F,
+                "n_nps": _I,
+                "nps": _F,
+                "nps_ci_low": _F,
+                "nps_ci_high": _F,
+                "n_followed": _I,
+                "hazard_ratio": _F,
+                "hr_ci_low": _F,
+                "hr_ci_high": _F,
+                "p_value": _F,
+                "q_value": _F,
+            },  # fmt: skip
+            "topics of the survey comments (TF-IDF and NMF, the number chosen by bootstrap stability): "
+            "`topic_name` from its top terms, its share of comments, mean sentiment (-1 to +1, VADER "
+            "with a CX vocabulary) and share negative, the NPS of the answers mentioning it with its 95% "
+            "interval, and the Cox hazard ratio of churn after the first comment against the other "
+            "topics' writers (BH `q_value` over the topics); never comment text",
+        ),
+        OutputTable(
             "comparison.csv",
             "cxlab run (compare)",
             {

@@ -59,6 +59,7 @@ class Findings:
     comparison: pl.DataFrame | None = None  # with the previous run of the same data (comparison.csv)
     churn_steps: pl.DataFrame | None = None  # churned against retained customers (churn_steps.csv)
     previous: dict = field(default_factory=dict)  # the manifest's "comparison": with, archetypes_changed
+    topics: pl.DataFrame | None = None  # topics of the survey comments (comment_topics.csv)
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, min_cell_size: int = MIN_CELL_SIZE) -> Findings:
@@ -81,6 +82,7 @@ class Findings:
             comparison=run.read_table("comparison.csv"),
             churn_steps=run.read_table("churn_steps.csv"),
             previous=_previous(run),
+            topics=run.read_table("comment_topics.csv"),
         )
 
     @property
@@ -202,6 +204,31 @@ class Findings:
         return plotting.plot_scores_by_group(
             rows, title="NPS by archetype", xlabel="NPS (-100 to 100, 95% interval)", ax=ax
         )
+
+    def show_topics(self) -> None:
+        """What customers write about: a heading, two sentences and the topics chart, shown only
+        when the comments had topics (the page says nothing about comments otherwise). Topic
+        names are their top terms; no comment text is ever shown here."""
+        from IPython.display import Markdown, display
+
+        from cxlab import plotting
+
+        if self.topics is None or self.topics.is_empty():
+            return
+        top = self.topics.sort("n_comments", descending=True).row(0, named=True)
+        worst = self.topics.sort("mean_sentiment").row(0, named=True)
+        nps = "" if worst["nps"] is None else (
+            f"; those who wrote about it gave an NPS of {worst['nps']:+.0f} "
+            f"(95% CI {worst['nps_ci_low']:+.0f} to {worst['nps_ci_high']:+.0f}, n = {worst['n_nps']:,})"
+        )  # fmt: skip
+        display(Markdown(
+            "## What customers write about\n\n"
+            f"Survey comments fall into {self.topics.height} topics, named by their most telling words. "
+            f"Most written about: *{top['topic_name']}* ({top['share']:.0%} of comments). Most negative: "
+            f"*{worst['topic_name']}*{nps}. Topics are what people chose to write about, so the NPS of a "
+            "topic is associated with it, not caused by it."
+        ))  # fmt: skip
+        plotting.plot_topics(self.topics)
 
     def plot_fix_first(self, ax=None):
         """The survey's key drivers: importance against rating."""

@@ -53,7 +53,8 @@ def nps_category(score: pl.Expr) -> pl.Expr:
     )
 
 
-def _nps(scores: np.ndarray) -> tuple[float, float, float]:
+def nps_interval(scores: np.ndarray) -> tuple[float, float, float]:
+    """NPS of 0-10 ``scores`` with its 95% normal-approximation interval (in points)."""
     n = len(scores)
     p, d = np.mean(scores >= 9), np.mean(scores <= 6)
     half = 1.96 * np.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
@@ -81,7 +82,7 @@ def _score_rows(answers: pl.DataFrame, keys: dict) -> list[dict]:
         metric = metric[0]
         scores = group["score"].to_numpy()
         if metric == "nps":
-            estimates = {"nps": _nps(scores)}
+            estimates = {"nps": nps_interval(scores)}
         else:
             estimates = {metric: _mean(scores)}
             if metric == "csat":

@@ -99,22 +99,77 @@ DRIVER_WEIGHTS = {
 }
 _RESPONSE_RATE = (0.30, 0.40, 0.25, 0.20)
 _HALO_SD, _RATING_NOISE_SD, _MISSING_RATING = 0.8, 0.8, 0.15
-_COMMENTS = {
-    "low": [
-        "delivery was late again",
-        "support never called back",
-        "confusing bill",
-        "website kept crashing",
-        "slow delivery and no updates",
-    ],
-    "high": [
-        "great service",
-        "fast delivery",
-        "friendly support team",
-        "easy to use app",
-        "great value and fast delivery",
-    ],
+# Survey comments, written from planted topics: a comment joins one of its topic's subjects
+# to one of its complaints or its praise, so that the wording varies while each topic keeps
+# its own words; fillers vary what is around them.
+COMMENT_TOPICS = {
+    "delivery": {
+        "subject": ["my parcel", "the delivery", "my order", "the package", "the courier delivery"],
+        "negative": ["arrived {n} days late", "never arrived", "was left at the wrong address",
+                     "came damaged", "was late again with no update", "is still not here after {n} days"],
+        "positive": ["arrived a day early", "came on time and well packed", "was quick",
+                     "arrived fast and in one piece"],
+    },
+    "support": {
+        "subject": ["support", "the support agent", "customer service", "the call centre", "the helpdesk"],
+        "negative": ["never called back", "kept me on hold for {n}0 minutes", "was rude",
+                     "did not answer my emails", "made me explain my problem {n} times"],
+        "positive": ["fixed my problem fast", "solved it in one call", "was patient and friendly",
+                     "answered within minutes"],
+    },
+    "billing": {
+        "subject": ["my bill", "the invoice", "billing", "my monthly statement", "the refund"],
+        "negative": ["charged me twice", "has hidden fees", "shows the wrong amount",
+                     "took {n} weeks to come through", "is confusing"],
+        "positive": ["is clear and simple", "came through quickly", "was correct first time",
+                     "had no surprise charges"],
+    },
+    "app": {
+        "subject": ["the app", "the website", "checkout in the app", "the login page", "the mobile app"],
+        "negative": ["crashes at checkout", "keeps crashing", "will not let me log in",
+                     "freezes when I pay", "is full of errors since the update"],
+        "positive": ["is easy to use", "works smoothly", "is quick and simple", "lets me pay in seconds"],
+    },
+    "price": {
+        "subject": ["the price", "your prices", "the monthly fee", "the subscription price", "the cost"],
+        "negative": ["is too expensive for what you get", "went up again", "is poor value for money",
+                     "is higher than the competition"],
+        "positive": ["is great value for money", "is fair", "is cheaper than the competition",
+                     "is good value with the member deals"],
+    },
+}  # fmt: skip
+_OPENINGS = ("", "", "Honestly, ", "Overall ", "Well, ", "As usual, ")
+_CLOSINGS = {
+    "negative": ("", ".", "!", ". Please sort this out.", ", not happy.", ", that's all."),
+    "positive": ("", ".", "!", ". Thanks.", ". Keep it up!", ", that's all."),
 }
+
+
+def _comment(topic: str, polarity: str, i: int) -> str:
+    """The ``i``-th wording of a comment on ``topic`` (deterministic in ``i``)."""
+    words = COMMENT_TOPICS[topic]
+    subject, said = words["subject"], words[polarity]
+    text = f"{subject[i % len(subject)]} {said[(i // 7) % len(said)].format(n=2 + i % 5)}"
+    opening, closings = _OPENINGS[(i // 3) % len(_OPENINGS)], _CLOSINGS[polarity]
+    first = text[0].lower() if opening else text[0].upper()
+    return opening + first + text[1:] + closings[(i // 11) % len(closings)]
+
+
+def make_comments(n: int, *, random_state: int = 0, negative_share: float = 0.6) -> pl.DataFrame:
+    """``n`` survey comments written from the planted :data:`COMMENT_TOPICS`: ``comment``,
+    ``topic`` and ``polarity`` (``negative`` or ``positive``), the truth to recover.
+
+    Examples
+    --------
+    >>> make_comments(3, random_state=0).columns
+    ['comment', 'topic', 'polarity']
+    """
+    rng = np.random.default_rng(random_state)
+    topics = rng.choice(list(COMMENT_TOPICS), n)
+    polarity = np.where(rng.random(n) < negative_share, "negative", "positive")
+    wording = rng.integers(0, 10_000, n)
+    comments = [_comment(t, p, int(i)) for t, p, i in zip(topics, polarity, wording, strict=True)]
+    return pl.DataFrame({"comment": comments, "topic": topics, "polarity": polarity})
 
 
 @dataclass(frozen=True)
@@ -461,7 +516,7 @@ def _draw_surveys(
         "nps": nps,
         "ratings": ratings,
         "missing": missing,
-        "comment_rng": rng.integers(0, len(_COMMENTS["low"]), cust.size),
+        "comment_rng": rng.integers(0, len(COMMENT_TOPICS), cust.size),
         "has_comment": rng.random(cust.size) < 0.4,
         "transactional": (t_cust, t_day, t_tp, t_score),
         "names": names,
@@ -509,11 +564,15 @@ def _events_frame(events: dict, t0: datetime) -> pl.DataFrame:
     )
 
 
-def _comments(nps: np.ndarray, pick: np.ndarray, has: np.ndarray) -> np.ndarray:
-    """Free-text comments for some detractors and promoters, none for passives."""
-    low, high = np.array(_COMMENTS["low"], dtype=object), np.array(_COMMENTS["high"], dtype=object)
-    text = np.where(nps <= 6, low[pick], np.where(nps >= 9, high[pick], None))
-    return np.where(has, text, None).tolist()
+def _comments(nps: np.ndarray, pick: np.ndarray, has: np.ndarray) -> list[str | None]:
+    """Free-text comments for some detractors (complaints) and promoters (praise), none for
+    passives; the topic and wording follow ``pick``."""
+    topics = list(COMMENT_TOPICS)
+    out = []
+    for i, (score, p, wanted) in enumerate(zip(nps, pick, has, strict=True)):
+        polarity = "negative" if score <= 6 else "positive" if score >= 9 else None
+        out.append(_comment(topics[p % len(topics)], polarity, i) if wanted and polarity else None)
+    return out
 
 
 def _surveys_frame(s: dict, t0: datetime) -> pl.DataFrame:

@@ -369,6 +369,7 @@ def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
         rejected,
         query=raw.query,
         id_columns=raw.id_columns,
+        text_columns=raw.text_columns,
     )
 
 

@@ -1,10 +1,7 @@
 """What customers say, joined to what they did: churn by NPS category, responders against
-non-responders, ratings after exposure, and the words of detractors and promoters."""
+non-responders, and ratings after exposure (comment topics and sentiment: :mod:`cxlab.comments`)."""
 
 from __future__ import annotations
-
-import re
-from collections import Counter
 
 import polars as pl
 from lifelines import CoxPHFitter
@@ -17,11 +14,6 @@ from cxlab.results import Result
 from cxlab.survey import nps_category
 
 NO_NPS = "no NPS answers in this dataset; it needs a surveys table with metric 'nps'"
-
-STOPWORDS = frozenset(
-    "a an and are as at be but by for from had has have i in is it its me my no not of on or so "
-    "that the their them they this to too very was we were with you your again all just".split()
-)
 
 
 def nps_followup(dataset: Dataset, features: pl.DataFrame) -> pl.DataFrame:
@@ -244,59 +236,3 @@ def ratings_after_exposure(
         return Result.not_estimable(NO_NPS if rated.is_empty() else reason, title=title)
     text = "Mean first NPS score (0-10) of customers who did and did not use each touchpoint (unadjusted)."
     return Result(pl.DataFrame(rows).sort("difference"), {"customers": rated.height}, None, title, text=text)
-
-
-def comment_terms(dataset: Dataset, *, top: int = 15) -> Result:
-    """The most frequent words and two-word phrases in NPS comments of detractors and of
-    promoters: ``group``, ``term``, ``n`` (comments containing it), ``share`` of the group's comments.
-
-    Parameters
-    ----------
-    dataset : Dataset
-        A validated dataset (:func:`cxlab.load_dataset`).
-    top : int, default 15
-        Terms kept per group.
-
-    Returns
-    -------
-    Result
-        Not estimable when there are no NPS comments.
-
-    Examples
-    --------
-    >>> from cxlab import voice
-    >>> from cxlab.journeys import build_features
-    >>> from cxlab.synthetic import make_journeys
-    >>> dataset = make_journeys(400, random_state=0).load()
-    >>> features = build_features(dataset)
-    >>> terms = voice.comment_terms(dataset, top=5).summary
-    >>> terms.group_by("group").len()["len"].max() <= 5
-    True
-    """
-    comments = dataset.surveys.filter(pl.col("metric") == "nps", pl.col("comment").is_not_null()).select(
-        nps_category(pl.col("score")).alias("group"), "comment"
-    )
-    rows = []
-    for group in ("detractor", "promoter"):
-        texts = comments.filter(pl.col("group") == group)["comment"].to_list()
-        counts = Counter(term for text in texts for term in set(_terms(text)))
-        rows += [
-            {"group": group, "term": term, "n": n, "share": n / len(texts)}
-            for term, n in counts.most_common(top)
-        ]
-    table = pl.DataFrame(
-        rows, schema={"group": pl.String, "term": pl.String, "n": pl.Int64, "share": pl.Float64}
-    )
-    title = "Words in NPS comments"
-    if comments.is_empty():
-        return Result.not_estimable("no NPS comments in this dataset", table, title=title)
-    text = (
-        f"The most frequent words and phrases in {comments.height:,} NPS comments of detractors "
-        "and promoters."
-    )
-    return Result(table, {"comments": comments.height}, None, title, text=text)
-
-
-def _terms(text: str) -> list[str]:
-    words = [w for w in re.findall(r"[a-z][a-z']+", text.lower()) if w not in STOPWORDS]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from tests.conftest import INTERACTIONS, write_dataset
+from tests.conftest import INTERACTIONS, assert_nothing_holds, write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 CXLAB = str(Path(sys.executable).parent / "cxlab")
@@ -63,6 +63,15 @@ def test_generate_writes_a_dataset_and_its_truth(tmp_path):
     assert json.loads((tmp_path / "g" / "truth" / "truth.json").read_text())["exposure_window_days"] == 30
 
 
+PLANTED_COMMENTS = (
+    "My name is Jane Doe and my parcel was late",
+    "Spoke to Mr. Smith, call me on +44 20 7946 0958",
+    "Email jane.doe@example.com about account 12345678",
+    "Refund for ACC-0012345 never came",  # on a row rejected for its score of 11
+)
+PERSONAL_DETAILS = ("Jane Doe", "Smith", "7946 0958", "jane.doe@example.com", "12345678", "ACC-0012345")
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, generated):
     """One real run of every notebook on a small generated dataset with one bad row."""
@@ -71,6 +80,9 @@ def run_dir(tmp_path_factory, generated):
         (data / f.name).write_text(f.read_text())
     with (data / "interactions.csv").open("a") as f:
         f.write("C0000001,not a time,website,\n")
+    with (data / "surveys.csv").open("a") as f:  # personal details in comments, one row rejected
+        f.write("".join(f'C000000{i},2025-06-0{i + 1},RX{i},nps,{score},,"{text}"\n' for i, (score, text) in
+                        enumerate(zip((3, 9, 5, 11), PLANTED_COMMENTS, strict=True))))  # fmt: skip
     out = tmp_path_factory.mktemp("runs") / "run"
     result = cxlab(
         "run",
@@ -279,6 +291,15 @@ def test_leadership_page_has_no_code_no_customer_ids_and_no_comments(run_dir, ge
     assert ids and comments
     assert not [i for i in ids if i in body]
     assert not [c for c in comments if c in body]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_no_personal_detail_of_a_comment_reaches_any_file_of_the_run(run_dir):
+    assert (run_dir / "rejected" / "surveys.csv").is_file()  # the planted rejected row is there
+    assert_nothing_holds(run_dir, PERSONAL_DETAILS)
+    topics = pl.read_csv(run_dir / "tables" / "comment_topics.csv")
+    assert topics.height >= 2 and topics["share"].sum() == pytest.approx(1.0)
 
 
 @pytest.mark.notebook
