@@ -331,6 +331,36 @@ class TopicFindings(Result):
     examples: pl.DataFrame | None = None
     trend: pl.DataFrame | None = None
 
+    def drivers(self) -> pl.DataFrame:
+        """Per commented response, drivers for :func:`cxlab.survey.key_drivers` (``text=``): its
+        ``sentiment (text)`` and whether it is about each topic, ``about: NAME (text)``, but the
+        most common topic, which is the baseline (the topics of a comment sum to one)."""
+        baseline = self.summary.sort("n_comments", descending=True)["topic"][0]
+        names = dict(zip(self.summary["topic"], self.summary["topic_name"], strict=True))
+        return self.comments.group_by("response_id").agg(
+            pl.col("sentiment").mean().alias("sentiment (text)"),
+            *((pl.col("topic") == t).any().cast(pl.Float64).alias(f"about: {n} (text)")
+              for t, n in names.items() if t != baseline),
+        )  # fmt: skip
+
+    def typical_comments(self) -> Result:
+        """The most typical comments of each topic (redacted), for analysts only."""
+        if not self.estimable:
+            return Result.not_estimable(self.reason, title="Typical comments")
+        text = "The three comments most typical of each topic, after redaction."
+        return Result(self.examples, {}, None, "Typical comments", text=text)
+
+    def key_drivers(self, dataset: Dataset, **options) -> Result:
+        """:func:`cxlab.survey.key_drivers` with :meth:`drivers` beside the ratings (``options``
+        are passed on); not estimable when the comments had no topics."""
+        from cxlab.survey import key_drivers
+
+        if not self.estimable:
+            return Result.not_estimable(
+                f"no comment topics ({self.reason})", title="Key drivers with comments"
+            )
+        return key_drivers(dataset, text=self.drivers(), **options)
+
     def _describe(self) -> str:
         top = self.summary.sort("n_comments", descending=True).row(0, named=True)
         worst = self.summary.sort("mean_sentiment").row(0, named=True)

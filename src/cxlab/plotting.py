@@ -581,6 +581,8 @@ def plot_segment_scores(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes |
 
 def plot_driver_importance(drivers: pl.DataFrame, *, method: str = "lmg", ax: Axes | None = None) -> Axes:
     """Driver importance (share of R²) with bootstrap 95% intervals (from ``key_drivers``)."""
+    if not (drivers["method"] == method).any():  # LMG is left out with many drivers
+        method = "relative_weights"
     rows = drivers.filter(pl.col("method") == method).sort("importance").to_dicts()
     ax = _axes(ax, (9, max(3.0, 0.4 * len(rows) + 1.2)))
     ax.barh(
@@ -614,7 +616,7 @@ def plot_topics(topics: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_yticks(range(len(rows)), [r["topic_name"] for r in rows])
     ax.set_xlim(0, max([r["n_comments"] for r in rows], default=1) * 1.6)
     scale = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-0.5, 0.5))
-    ax.figure.colorbar(scale, ax=ax, label="mean sentiment (-1 negative to +1 positive)", shrink=0.8)
+    ax.figure.colorbar(scale, ax=ax, label="mean sentiment (below 0 negative, above 0 positive)", shrink=0.8)
     ax.set(title="What customers write about", xlabel="comments")
     return ax
 
@@ -631,6 +633,7 @@ def plot_topic_trend(trend: pl.DataFrame | None, *, ax: Axes | None = None) -> A
         ax.plot(rows["month"], rows["share"], color=color, label=name, linewidth=2, marker="o", markersize=3)
     ax.yaxis.set_major_formatter(PercentFormatter(1))
     ax.set(title="Topics by month", xlabel="month of the answer", ylabel="share of the month's comments")
+    ax.figure.autofmt_xdate()
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
     return ax
 

@@ -327,6 +327,7 @@ def _execute(
                 execution_timeout=timeout,
                 stdout_file=stream,
                 stderr_file=stream,
+                extra_arguments=_quiet(kernel_name),
             )
         status.status = "succeeded"
     except pm.PapermillExecutionError as exc:
@@ -343,6 +344,18 @@ def _execute(
     except (OSError, ValueError) as exc:  # a full disk, or a notebook it cut short
         if status.status == "succeeded":
             status.status, status.error = "failed", f"its page could not be written: {exc}"
+
+
+def _quiet(kernel_name: str) -> list[str]:
+    """Arguments that keep an IPython kernel's own start-up warnings (such as "running over TCP
+    without encryption", a local kernel's normal state) off the run's stderr; none for others."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+    except NoSuchKernel:
+        return []
+    return ["--IPKernelApp.log_level=ERROR"] if any("ipykernel" in a for a in argv) else []
 
 
 def _navigation(notebooks: list[str]) -> dict[str, str]:

@@ -290,12 +290,14 @@ OUTPUT_TABLES: dict[str, OutputTable] = {
                 "others_mean_score": _F,
                 "vs_others_ci_low": _F,
                 "vs_others_ci_high": _F,
+                "source": _S,
             },  # fmt: skip
             "share of the outcome's variance each touchpoint rating explains (LMG and relative "
             "weights, bootstrap 95% intervals; LMG only up to 10 drivers) on complete responses; "
             "`mean_score` with its t interval and `score_n` over every answer rating the driver; "
             "`others_mean_score` over the other drivers' answers, and the Welch 95% interval of the "
-            "difference (`vs_others_ci_low`, `vs_others_ci_high`)",
+            "difference (`vs_others_ci_low`, `vs_others_ci_high`); `source` is `rating` (cxlab "
+            "extension: `text` for drivers derived from the comments, in the survey notebook only)",
         ),
         OutputTable(
             "comment_topics.csv",

@@ -282,6 +282,7 @@ def key_drivers(
     outcome: str = DRIVER_OUTCOME,
     n_bootstrap: int = DRIVER_N_BOOTSTRAP,
     random_state: int = RANDOM_STATE,
+    text: pl.DataFrame | None = None,
 ) -> KeyDrivers:
     """``survey_drivers.csv`` (contract §3): LMG and relative-weight importance of each driver.
 
@@ -295,6 +296,10 @@ def key_drivers(
         Bootstrap resamples of the responses for the 95% intervals.
     random_state : int
         Seed of the bootstrap.
+    text : polars.DataFrame, optional
+        ``response_id`` and drivers derived from the comments (such as
+        :meth:`cxlab.comments.TopicFindings.drivers`), used beside the ratings with ``source``
+        ``text``; only responses with a comment are then used.
 
     Returns
     -------
@@ -312,6 +317,9 @@ def key_drivers(
     (True, ['lmg', 'relative_weights'])
     """
     table, counts = driver_table(dataset.surveys, outcome=outcome)
+    if text is not None:
+        table = table.join(text, on="response_id").sort("response_id")
+        counts["complete"] = table.height
     drivers = [c for c in table.columns if c not in ("response_id", "outcome")]
     empty = pl.DataFrame(schema=DRIVER_COLUMNS)
     title = f"Key drivers of {outcome.upper()}"
@@ -332,7 +340,8 @@ def key_drivers(
         if np.isfinite(corr).all():
             for m, f in methods.items():
                 draws[m].append(f(corr))
-    ratings = _driver_ratings(dataset.surveys, drivers)
+    written = set() if text is None else set(text.columns)
+    ratings = _driver_ratings(dataset.surveys, [d for d in drivers if d not in written])
     rows = []
     for method, values in point.items():
         low, high = np.percentile(np.array(draws[method]), [2.5, 97.5], axis=0)
@@ -341,7 +350,8 @@ def key_drivers(
             rows.append(
                 {"outcome": outcome, "driver": drivers[j], "method": method, "importance": values[j],
                  "ci_low": low[j], "ci_high": high[j], "r2": values.sum(), "rank": rank,
-                 "scale": "share of variance, sums to r2", "n_responses": len(data), **ratings[drivers[j]]}
+                 "scale": "share of variance, sums to r2", "n_responses": len(data),
+                 **ratings.get(drivers[j], {}), "source": "text" if drivers[j] in written else "rating"}
             )  # fmt: skip
     return KeyDrivers(pl.DataFrame(rows, schema=DRIVER_COLUMNS), counts, None, title)
 
@@ -381,6 +391,8 @@ def fix_first(drivers: pl.DataFrame) -> pl.DataFrame:
     """
     method = "lmg" if (drivers["method"] == "lmg").any() else "relative_weights"
     table = drivers.filter(pl.col("method") == method)
+    if "source" in table.columns:  # what comments say is not a rating to fix
+        table = table.filter(pl.col("source") != "text")
     quadrant = table.with_columns(
         (pl.col("importance") >= pl.col("importance").median()).alias("important"),
         (pl.col("vs_others_ci_high") < 0).alias("underperforming"),
@@ -398,6 +410,11 @@ def describe_drivers(drivers: pl.DataFrame, counts: dict) -> str:
         return used + " Too few complete responses for a driver analysis."
     if counts.get("lmg_left_out"):
         used += f" With more than {MAX_EXACT_DRIVERS} drivers, importance is by relative weights only."
+    if "source" in drivers.columns and (drivers["source"] == "text").any():
+        used += (
+            " Drivers marked (text) come from the comment of the same answer, so only answers with a "
+            "comment are used, and they describe the score more than they explain it."
+        )
     first = fix_first(drivers)["driver"].to_list()
     return (
         used

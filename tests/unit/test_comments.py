@@ -100,3 +100,18 @@ def test_topic_table_on_comments_with_a_known_split(tmp_path):
     assert "delivery" in table["topic_name"][0] and "app" in table["topic_name"][1]
     assert table["hazard_ratio"].is_null().all()  # nobody churned: no hazard ratio, no q-value
     assert result.examples.group_by("topic").len()["len"].to_list() == [3, 3]
+
+
+def test_topics_and_sentiment_enter_the_key_drivers_flagged_as_text():
+    from cxlab.synthetic import make_journeys
+
+    dataset = make_journeys(8_000, random_state=0).load()
+    topics = comment_topics(dataset)
+    drivers = topics.key_drivers(dataset, n_bootstrap=20).summary
+    text = drivers.filter(pl.col("source") == "text", pl.col("method") == "relative_weights")
+    assert "sentiment (text)" in text["driver"].to_list()
+    assert text.height == topics.summary.height  # sentiment, and every topic but the baseline
+    assert text["mean_score"].is_null().all() and drivers.filter(pl.col("source") == "rating").height > 0
+    # The generated comments follow the NPS category, so their sentiment is a strong driver.
+    assert text.filter(pl.col("driver") == "sentiment (text)")["rank"].item() <= 3
+    assert not topics.key_drivers(dataset, n_bootstrap=20).fix_first()["source"].eq("text").any()
