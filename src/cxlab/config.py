@@ -61,6 +61,10 @@ FRICTION_WITHIN_DAYS = 7
 DRIVER_OUTCOME = "nps"
 """Survey metric that key-driver analysis explains."""
 
+INTERACTIVE = True
+"""Analyst notebooks draw the journey flow, retention curves, effects and archetype map with
+plotly (hover, zoom, toggle groups; offline in the pages); False draws static images."""
+
 DEFAULTS: dict[str, object] = {
     "exposure_window_days": EXPOSURE_WINDOW_DAYS,
     "horizon_days": HORIZON_DAYS,
@@ -75,5 +79,6 @@ DEFAULTS: dict[str, object] = {
     "path_max_steps": PATH_MAX_STEPS,
     "friction_within_days": FRICTION_WITHIN_DAYS,
     "driver_outcome": DRIVER_OUTCOME,
+    "interactive": INTERACTIVE,
 }
 """Run parameters by the name ``--param`` and the notebooks use, with their defaults."""

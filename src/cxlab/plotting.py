@@ -13,27 +13,32 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from cxlab.schema import STAGES, UNKNOWN
-
-STAGE_COLORS = dict(zip((*STAGES, UNKNOWN), sns.color_palette("colorblind", 5), strict=True))
+from cxlab.charting import archetype_colors, flow_columns, stage_colors
 
 
-def stage_colors(stages) -> dict[str, tuple]:
-    """A colour per stage: the contract's four keep theirs, an analyst's own stages get the
-    colorblind palette in their order, and ``unknown`` is grey."""
-    own = [s for s in dict.fromkeys(stages) if s not in STAGE_COLORS]
-    palette = sns.color_palette("colorblind", max(len(own), 1) + 5)[5:]
-    return {**STAGE_COLORS, **dict(zip(own, palette, strict=False)), UNKNOWN: (0.6, 0.6, 0.6)}
-
-
-def use_style() -> None:
-    """Readable defaults for report plots (larger fonts, light grid)."""
+def use_style(*, interactive: bool = False) -> None:
+    """Readable defaults for report plots (larger fonts, light grid), and, in a notebook, data
+    frames shown as tables for people (:func:`cxlab.display.table_html`: no dtype row, labels
+    in words, percentages) instead of their raw repr. With ``interactive``, plotly figures
+    (``plot(interactive=True)``) are sent as plotly's own output type, which JupyterLab draws
+    and a run's pages keep interactive offline (:mod:`cxlab.interactive`)."""
     sns.set_theme(
         context="notebook",
         style="whitegrid",
         palette="colorblind",
         rc={"figure.figsize": (9, 4.5), "figure.dpi": 100, "axes.titleweight": "bold"},
     )
+    from IPython import get_ipython
+
+    from cxlab.display import table_html
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(pl.DataFrame, table_html)
+    if interactive:
+        import plotly.io as pio
+
+        pio.renderers.default = "plotly_mimetype"
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4.5)) -> Axes:
@@ -214,7 +219,7 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     from matplotlib.path import Path as MplPath
 
     ax = _axes(ax, (12, 6))
-    columns = _flow_columns(flows)
+    columns = flow_columns(flows)
     colors = stage_colors(columns)
     total = max(sum(n for _, n in nodes) for nodes in columns.values()) or 1
     gap, width = 0.02, 0.12
@@ -267,27 +272,6 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.grid(False)
     ax.set_title("How customers move through the journey (first touchpoint in each stage)")
     return ax
-
-
-def _flow_columns(flows: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
-    """Nodes per stage (name, customers), largest first, '(none)' and 'other' last, stages in
-    the order of the flows (``stage_flows`` lists them in journey order).
-
-    Every stage but the last is read from its outgoing flows, the last from its incoming ones.
-    """
-    order = [*flows["from_stage"].unique(maintain_order=True), *flows["to_stage"].tail(1)]
-    columns = {}
-    for stage in order:
-        side = "from" if stage != order[-1] else "to"
-        sizes = (
-            flows.filter(pl.col(f"{side}_stage") == stage)
-            .group_by(f"{side}_touchpoint")
-            .agg(pl.col("n_customers").sum())
-            .rows()
-        )
-        if sizes:
-            columns[stage] = sorted(sizes, key=lambda t: (t[0] in ("(none)", "other"), -t[1]))
-    return columns
 
 
 def plot_selection_scores(
@@ -371,10 +355,20 @@ def plot_archetype_sizes(profiles: pl.DataFrame, *, ax: Axes | None = None) -> A
 
 
 def plot_archetype_map(
-    embedding: np.ndarray, labels: np.ndarray, names: list[str], *, ax: Axes | None = None
+    embedding: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    *,
+    ax: Axes | None = None,
+    interactive: bool = False,
 ) -> Axes:
     """Customers on the first two principal components of the preprocessed features, coloured
-    by archetype (``embedding`` from :func:`cxlab.archetypes.archetype_map`)."""
+    by archetype (``embedding`` from :func:`cxlab.archetypes.archetype_map`); ``interactive``
+    shows the plotly twin (:func:`cxlab.interactive.archetype_map`) instead."""
+    if interactive:
+        from cxlab import interactive as charts
+
+        return charts.show(charts.archetype_map(embedding, labels, names))
     ax = _axes(ax, (9, 6))
     palette = archetype_colors(names)
     for i, name in enumerate(names):
@@ -636,13 +630,6 @@ def plot_topic_trend(trend: pl.DataFrame | None, *, ax: Axes | None = None) -> A
     ax.figure.autofmt_xdate()
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
     return ax
-
-
-def archetype_colors(names) -> dict[str, tuple]:
-    """One colour per archetype, the same on every chart of a run: the colour-blind-safe palette
-    in the archetypes' sorted order."""
-    ordered = sorted({str(n) for n in names})
-    return dict(zip(ordered, sns.color_palette("colorblind", max(len(ordered), 1)), strict=False))
 
 
 def plot_retention_by_group(curves: pl.DataFrame, *, title: str, xlabel: str, ax: Axes | None = None) -> Axes:

@@ -64,13 +64,28 @@ class Result:
             return f"Not estimable: {self.reason}."
         return self._describe()
 
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Draw the result on ``ax`` (a new figure when None); a not-estimable result draws its reason."""
+    def plot(self, ax: Axes | None = None, *, interactive: bool = False, **kwargs: Any) -> Axes:
+        """Draw the result on ``ax`` (a new figure when None); a not-estimable result draws its
+        reason. With ``interactive``, results that have a plotly twin show it instead (see
+        :mod:`cxlab.interactive`) and return the figure; the others draw as usual."""
         if not self.estimable:
             from cxlab.plotting import plot_message
 
             return plot_message(self.describe(), title=self.title, ax=ax)
+        figure = self._figure(**kwargs) if interactive else None
+        if figure is not None:
+            from cxlab.interactive import show
+
+            return show(figure)
         return self._plot(ax, **kwargs)
+
+    def _figure(self, **kwargs: Any):
+        """The plotly twin of :meth:`_plot`, or None when there is none."""
+        if self.chart == "plot_journey_flow":
+            from cxlab.interactive import journey_flow
+
+            return journey_flow(self.summary)
+        return None
 
     def _describe(self) -> str:
         return self.text or f"{self.title or 'Result'}: {self.summary.height:,} rows."

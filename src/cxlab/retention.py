@@ -200,6 +200,13 @@ class RetentionCurves(Result):
         kwargs.setdefault("xlabel", f"days after {self.since}")
         return plot_retention_curves(self.fitters, title=self.title, ax=ax, **kwargs)
 
+    def _figure(self, **kwargs):
+        from cxlab.interactive import retention_curves
+
+        return retention_curves(
+            self.fitters, title=self.title, xlabel=kwargs.get("xlabel", f"days after {self.since}")
+        )
+
 
 def retention_curves(
     landmark: Landmark | pl.DataFrame,
@@ -580,6 +587,11 @@ class RetentionDifference(Result):
         from cxlab.plotting import plot_retention_difference
 
         return plot_retention_difference(self.summary, ax=ax, **kwargs)
+
+    def _figure(self, **kwargs):
+        from cxlab.interactive import retention_effects
+
+        return retention_effects(self.summary)
 
 
 def retention_difference(

@@ -375,6 +375,7 @@ def test_leadership_page_and_index_render_in_a_real_browser(run_dir, tmp_path):
         driver.get(pages[1].as_uri())
         assert driver.execute_script("return document.images.length") >= 3  # its plots were checked above
         _check_leadership_page(driver, pages[0])
+        _check_interactive_charts_offline(driver, run_dir)
         shots = ROOT / "reports" / "screenshots"  # git-ignored: what a reviewer looks at
         for name in ("01_data_quality", "04_touchpoint_impact"):
             driver.set_window_size(1280, 900)
@@ -384,6 +385,17 @@ def test_leadership_page_and_index_render_in_a_real_browser(run_dir, tmp_path):
             driver.save_screenshot(str(shots / f"{name}_1280.png"))
     finally:
         driver.quit()
+
+
+def _check_interactive_charts_offline(driver, run_dir: Path) -> None:
+    """With the network off, the analyst pages draw their plotly charts (plotly.js is inline)."""
+    driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
+    for name, charts in (("02_journey_map", 1), ("03_archetypes", 1), ("04_touchpoint_impact", 2)):
+        driver.get((run_dir / "html" / f"{name}.html").as_uri())
+        drawn = driver.execute_script("return document.querySelectorAll('.js-plotly-plot .main-svg').length")
+        assert drawn >= charts and driver.execute_script("return typeof Plotly") != "undefined", name
+        assert "<script src=" not in (run_dir / "html" / f"{name}.html").read_text()  # nothing fetched
+    driver.delete_network_conditions()
 
 
 def _check_leadership_page(driver, page: Path) -> None:
