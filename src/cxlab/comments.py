@@ -88,7 +88,7 @@ CX_LEXICON: dict[str, float] = {
     "keep_it_up": 1.8,
 }
 """Customer-experience words and phrases with their valence; add or override words with the
-``lexicon`` argument (or ``comments.lexicon`` in the mapping)."""
+``lexicon`` argument, or ``comments.lexicon`` in the mapping (which :func:`comment_topics` uses)."""
 
 CX_PHRASES = tuple(w.replace("_", " ") for w in CX_LEXICON if "_" in w)
 
@@ -110,6 +110,7 @@ STOP_WORDS = ENGLISH_STOP_WORDS | {
     "ll",
     "ve",
 }
+STOP_WORDS |= {"name", "email", "number", "link"}  # the masks of redacted details
 
 
 @cache
@@ -396,7 +397,8 @@ def comment_topics(
     n_topics : int or "auto"
         See :class:`CommentTopics`.
     lexicon : dict, optional
-        Extra sentiment words and their valence (see :func:`score_sentiment`).
+        Extra sentiment words and their valence (see :func:`score_sentiment`), on top of the
+        mapping's ``comments.lexicon``.
     min_cell_size : int
         Topics with fewer NPS answers (or followed customers) get no NPS (or hazard ratio).
     random_state : int
@@ -423,7 +425,7 @@ def comment_topics(
     comments = comments.with_columns(
         pl.Series("topic", np.where(weights.max(axis=1) > 0, weights.argmax(axis=1), -1)),
         pl.Series("weight", weights.max(axis=1)),
-        *score_sentiment(comments["comment"], lexicon=lexicon),
+        *score_sentiment(comments["comment"], lexicon={**dataset.report.lexicon, **(lexicon or {})}),
     ).filter(pl.col("topic") >= 0)
     names = pl.DataFrame({"topic": range(model.n_topics_), "topic_name": model.topic_names_})
     summary = _topic_table(comments, names, dataset, min_cell_size)

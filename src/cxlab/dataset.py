@@ -64,6 +64,7 @@ class LoadReport:
     observation_end: datetime
     warnings: list[str] = field(default_factory=list)
     stages: tuple[str, ...] = STAGES  # the journey stages in order (the mapping's, else the default)
+    lexicon: dict[str, float] = field(default_factory=dict)  # the mapping's sentiment words
 
     def summary(self) -> pl.DataFrame:
         """One row per table: source, rows read, loaded and rejected."""
@@ -103,6 +104,7 @@ class LoadReport:
             "tables": {n: t.to_dict() for n, t in self.tables.items()},
             "warnings": list(self.warnings),
             "stages": list(self.stages),
+            "lexicon": dict(self.lexicon),
         }
 
 

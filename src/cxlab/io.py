@@ -495,5 +495,7 @@ def _read_saved(path: Path, *, mapping: Any, observation_end: datetime | None) -
         tables[name] = TableReport(
             name, t["source"], t["sha256"], t["rows_read"], rejected, t["derived"], t.get("query")
         )
-    report = LoadReport(tables, saved_end, meta["warnings"], tuple(meta.get("stages", STAGES)))
+    report = LoadReport(
+        tables, saved_end, meta["warnings"], tuple(meta.get("stages", STAGES)), meta.get("lexicon", {})
+    )
     return Dataset(**frames, report=report)

@@ -22,7 +22,7 @@ from cxlab.config import MAX_REJECTED_SHARE, PRE_PURCHASE_DAYS
 from cxlab.exceptions import DataContractError
 from cxlab.schema import STAGES, TABLES
 
-_TOP_KEYS = {"tables", "touchpoints", "churn", "scales", "validation", "stages"}
+_TOP_KEYS = {"tables", "touchpoints", "churn", "scales", "validation", "stages", "comments"}
 _TABLE_KEYS = {
     "file", "table", "query", "columns", "derive", "signup_touchpoint",
     "timestamp_format", "day_first", "encoding", "metric", "questions",
@@ -68,6 +68,7 @@ class Mapping:
     pre_purchase_days: int = PRE_PURCHASE_DAYS
     max_rejected_share: float = MAX_REJECTED_SHARE
     stages: tuple[str, ...] = STAGES  # the journey stages, in order
+    lexicon: dict[str, float] = field(default_factory=dict)  # comments.lexicon: sentiment words
     source: str = "the mapping"
 
     def table(self, name: str) -> TableMapping:
@@ -121,9 +122,12 @@ class Mapping:
             and len({x.strip().lower() for x in stages}) == len(stages),
             source, "stages", "a list of distinct stage names, in journey order", stages,
         )  # fmt: skip
+        comments = _section(raw, "comments", source)
+        _no_unknown_keys(comments, {"lexicon"}, source, "'comments'")
         return cls(
             tables=tables,
             stages=tuple(x.strip().lower() for x in stages),
+            lexicon=_lexicon(comments.get("lexicon") or {}, source),
             touchpoints=_string_dict(_section(raw, "touchpoints", source), source, "touchpoints"),
             inactivity_days=inactivity,
             scales=_scales(_section(raw, "scales", source), source),
@@ -301,6 +305,17 @@ def _scales(raw: Any, source: str) -> dict[str, tuple[float, float]]:
         _expect(ok, source, f"scales.{metric}", "[min, max] with min < max", bounds)
         scales[str(metric).strip().lower()] = (float(bounds[0]), float(bounds[1]))
     return scales
+
+
+def _lexicon(raw: Any, source: str) -> dict[str, float]:
+    """``comments.lexicon``: words or phrases and their sentiment, from -4 to +4 (VADER's scale)."""
+    _expect(isinstance(raw, dict), source, "comments.lexicon", "word: valence entries", raw)
+    for word, value in raw.items():
+        _expect(
+            isinstance(value, int | float) and not isinstance(value, bool) and -4 <= value <= 4,
+            source, f"comments.lexicon.{word}", "a number from -4 (negative) to 4 (positive)", value,
+        )  # fmt: skip
+    return {str(k).lower(): float(v) for k, v in raw.items()}
 
 
 def _string_dict(raw: Any, source: str, where: str) -> dict[str, str]:

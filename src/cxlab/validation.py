@@ -164,7 +164,7 @@ def validate(
     if raw.get("touchpoints") is None:
         tables["touchpoints"].derived = "built-in catalog"
     loaded["touchpoints"] = catalog
-    return Dataset(**loaded, report=LoadReport(tables, end, warnings, mapping.stages))
+    return Dataset(**loaded, report=LoadReport(tables, end, warnings, mapping.stages, mapping.lexicon))
 
 
 def reject_future(frame: pl.DataFrame, name: str, now: datetime) -> pl.DataFrame:

@@ -115,3 +115,23 @@ def test_topics_and_sentiment_enter_the_key_drivers_flagged_as_text():
     # The generated comments follow the NPS category, so their sentiment is a strong driver.
     assert text.filter(pl.col("driver") == "sentiment (text)")["rank"].item() <= 3
     assert not topics.key_drivers(dataset, n_bootstrap=20).fix_first()["source"].eq("text").any()
+
+
+def test_the_mapping_lexicon_scores_the_comments_and_survives_a_saved_dataset(tmp_path):
+    from cxlab import DataContractError
+    from cxlab.comments import _comments_of
+
+    surveys = "customer_id,responded_at,response_id,metric,score,comment\n" + "".join(
+        f"c{1 + i % 3},2025-04-0{1 + i % 9},r{i},nps,{i % 11},parcel got yeeted {i}\n" for i in range(60)
+    )
+    folder = write_dataset(tmp_path / "d", surveys=surveys)
+    (folder / "mapping.yaml").write_text("comments:\n  lexicon:\n    yeeted: -2.5\n")
+    dataset = load_dataset(folder, mapping=folder / "mapping.yaml")
+    dataset.save(tmp_path / "saved")
+    for data in (dataset, load_dataset(tmp_path / "saved")):
+        assert data.report.lexicon == {"yeeted": -2.5}
+        assert comment_topics(data, n_topics=2).comments["sentiment_class"].unique().to_list() == ["negative"]
+    assert _comments_of(dataset).height == 60
+    (folder / "mapping.yaml").write_text("comments:\n  lexicon:\n    yeeted: -9\n")
+    with pytest.raises(DataContractError, match=r"comments\.lexicon\.yeeted.*from -4"):
+        load_dataset(folder, mapping=folder / "mapping.yaml")
