@@ -64,7 +64,7 @@ REDACTIONS = (
     (r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "[email]"),
     (r"(?i)\b(?:https?://|www\.)\S+", "[link]"),
     (r"\b[A-Za-z]{1,4}[-/]?\d{4,}\b", "[number]"),  # account and order numbers such as ACC-0012345
-    (r"\+?\(?\d[\d ()./-]{4,}\d", "[number]"),  # phone, account and card numbers: 6 digits or more
+    (r"\+?\(?\d(?:[ ()./-]{0,2}\d){5,}", "[number]"),  # phones, accounts, cards: 6 digits or more
     (rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.? {_NAME}", "[name]"),
     (rf"(?i:\b(my name is|this is|spoke to|spoke with|talked to|ask for|asked for|agent|"
      rf"advisor|rep|called|named|from|thanks to|thank you|thanks),?) {_NAME}", "$1 [name]"),

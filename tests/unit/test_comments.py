@@ -55,6 +55,7 @@ def test_sentiment_is_in_range_null_for_no_comment_and_the_lexicon_can_be_overri
         ("Email jane.doe@example.com about account 12345678", "Email [email] about account [number]"),
         ("Refund for ACC-0012345 never came", "Refund for [number] never came"),
         ("See www.example.com/order?id=9", "See [link]"),
+        ("(555) 123-4567 after 2 days, order 12345", "[number] after 2 days, order 12345"),
         ("Thanks Sarah for the help, 2 days late", "Thanks [name] for the help, 2 days late"),
     ],
 )
