@@ -29,7 +29,6 @@ import polars as pl
 from cxlab.compare import AlertRule
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
-from cxlab.interactive import embed_in_html
 from cxlab.manifest import Manifest, NotebookRun
 from cxlab.parameters import (
     NOT_FROM_FEATURES,
@@ -382,6 +381,8 @@ def _export_html(notebook: Path, target: Path, *, hide_code: bool, pages: list[s
     if not hide_code:  # analyst pages: what the run was asked for, and where each section is
         _add_parameters_table(nb)
         _add_contents(nb)
+        from cxlab.interactive import embed_in_html
+
         embed_in_html(nb)  # interactive charts, with plotly.js inline once: they work offline
     resources = {"cxlab_nav": _navigation(list(pages)), "cxlab_current": target.name}
     exporter = HTMLExporter(
