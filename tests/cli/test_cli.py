@@ -64,12 +64,20 @@ def test_generate_writes_a_dataset_and_its_truth(tmp_path):
 
 
 PLANTED_COMMENTS = (
-    "My name is Jane Doe and my parcel was late",
-    "Spoke to Mr. Smith, call me on +44 20 7946 0958",
-    "Email jane.doe@example.com about account 12345678",
-    "Refund for ACC-0012345 never came",  # on a row rejected for its score of 11
+    "My name is Jane Quixlebottom and my parcel was late",
+    "Spoke to Mr. Zorbwick, call me on +44 20 7946 0958",
+    "Email jane.quixlebottom@example.com about account 48213957",
+    "Refund for ACC-0072815 never came",  # on a row rejected for its score of 11
 )
-PERSONAL_DETAILS = ("Jane Doe", "Smith", "7946 0958", "jane.doe@example.com", "12345678", "ACC-0012345")
+# Strings no library ships (plotly.js holds "Smith" and "12345678"), so a hit is a leak.
+PERSONAL_DETAILS = (
+    "Quixlebottom",
+    "Zorbwick",
+    "7946 0958",
+    "jane.quixlebottom@example.com",
+    "48213957",
+    "0072815",
+)
 
 
 @pytest.fixture(scope="module")
