@@ -234,7 +234,9 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
             ax.add_patch(
                 Rectangle((x - width / 2, y - h), width, h, color="0.75" if muted else colors[stage])
             )
-            ax.text(x, y - h / 2, f"{name}\n{n:,}", ha="center", va="center", fontsize=7)
+            if h >= 0.03:  # a thinner node's label would overlap its neighbours (its count is in the table)
+                label = f"{name.replace('_', ' ')} ({n:,})"  # right of its bar, over the flows
+                ax.text(x + width / 2 + 0.02, y - h / 2, label, va="center", fontsize=8)
             y -= h + gap
     for r in flows.sort("n_customers", descending=True).iter_rows(named=True):
         src, dst = (r["from_stage"], r["from_touchpoint"]), (r["to_stage"], r["to_touchpoint"])
@@ -265,9 +267,9 @@ def plot_journey_flow(flows: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.add_patch(
             PathPatch(MplPath(verts, codes), color="0.85" if muted else colors[src[0]], alpha=0.4, lw=0)
         )
-    ax.set_xlim(-0.5, len(columns) - 0.5)
+    ax.set_xlim(-0.5, len(columns) - 0.5 + 0.45)  # room for the last stage's labels
     ax.set_ylim(min(0.0, *(v for v in out_offset.values())) - 0.02, 1.02)
-    ax.set_xticks(range(len(columns)), [s.replace("_", "-") for s in columns])
+    ax.set_xticks(range(len(columns)), [s.replace("_", " ") for s in columns])
     ax.set_yticks([])
     ax.grid(False)
     ax.set_title("How customers move through the journey (first touchpoint in each stage)")
