@@ -23,7 +23,7 @@ SCROLL_AFTER = 15
 """Tables longer than this many rows scroll inside a box about that high."""
 MAX_ROWS = 1_000
 """Rows shown at most; a note says how many more there are (the full table is in the run's CSV)."""
-_PERCENT = re.compile(r"(^|_)(share|rate|retention|pct)(_|$)")
+_PERCENT = re.compile(r"(^|_)(share|rate|retention|pct|conversion|drop_off)(_|$)")
 _LABEL = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 
 

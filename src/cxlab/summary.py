@@ -173,10 +173,13 @@ class Findings:
         if curves is None or curves.drop_nulls("retention").is_empty():
             return plotting.plot_message(f"Retention by archetype is {MISSING}.", ax=ax)
         small = curves.filter(pl.col("n_at_start") < self.min_cell_size)["group"].unique()
+        shown = curves.filter(~pl.col("group").is_in(small.implode())).drop_nulls("retention")
+        if shown.is_empty():
+            message = f"Every archetype has fewer than {self.min_cell_size} customers, so none is drawn."
+            return plotting.plot_message(message, ax=ax)
         return plotting.plot_retention_by_group(
-            curves.filter(~pl.col("group").is_in(small.implode())),
-            title="Customers still active, by archetype", xlabel="days since signup", ax=ax,
-        )  # fmt: skip
+            shown, title="Customers still active, by archetype", xlabel="days since signup", ax=ax
+        )
 
     def plot_effects(self, ax=None):
         """The touchpoint associations the page names, in points of retention, with intervals."""
@@ -184,7 +187,7 @@ class Findings:
 
         found = self.reported_effects()
         if found is None or found.is_empty():
-            return plotting.plot_message("No touchpoint passes the multiple-testing rule in this run.", ax=ax)
+            return None  # touchpoint_findings() says why in words: no second, empty chart
         data = found.select(
             pl.col("touchpoint").str.replace_all("_", " ").alias("label"),
             *(pl.col(c) * 100 for c in ("estimate", "ci_low", "ci_high")),
@@ -235,7 +238,7 @@ class Findings:
         from cxlab import plotting
 
         if self.drivers is None or self.drivers.is_empty():
-            return plotting.plot_message(f"A survey driver analysis is {MISSING}.", ax=ax)
+            return None  # fix_first() says so in words: no second, empty chart
         return plotting.plot_driver_quadrant(self.drivers, ax=ax)
 
     def reported_effects(self, top: int = 3) -> pl.DataFrame | None:
