@@ -410,7 +410,9 @@ def _check_leadership_page(driver, page: Path) -> None:
     assert page.stat().st_size < 3_000_000
     assert "<script" not in page.read_text().split("<body", 1)[1]
     driver.get(page.as_uri())
-    assert driver.execute_script("return document.images.length") >= 4  # four charts on the sample
+    # retention by archetype, NPS by archetype and fix-first; the effects chart only when an effect
+    # passes the multiple-testing rule (none does on these 300 customers: a sentence says so)
+    assert driver.execute_script("return document.images.length") >= 3
     text = driver.execute_script("return document.body.innerText")
     assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text), "identifiers on the leadership page"
     assert "Traceback" not in text and "findings." not in text
