@@ -36,6 +36,7 @@ from cxlab.inference import with_q_values
 from cxlab.privacy import redact
 from cxlab.results import Result
 from cxlab.survey import nps_interval
+from cxlab.voice import followup_after
 
 NEUTRAL_CLASS_LIMIT = 0.05
 """``|compound| < 0.05`` is neutral: the threshold VADER's authors recommend."""
@@ -467,7 +468,10 @@ def _comments_of(dataset: Dataset) -> pl.DataFrame:
 
 def _topic_table(comments: pl.DataFrame, names: pl.DataFrame, dataset: Dataset, min_cell_size: int):
     rows = []
-    followed = _followup(comments, dataset)
+    # Whole days from each customer's first comment (day-level ties keep the Cox fits fast).
+    churn = dataset.customers.select("customer_id", "churned_at")
+    answers = comments.select("customer_id", "responded_at", "topic")
+    followed = followup_after(answers, churn, dataset.observation_end)
     for topic in names["topic"]:
         own = comments.filter(pl.col("topic") == topic)
         scores = own["nps"].drop_nulls().to_numpy()
@@ -483,24 +487,6 @@ def _topic_table(comments: pl.DataFrame, names: pl.DataFrame, dataset: Dataset, 
     tested = with_q_values(table.filter(pl.col("p_value").is_not_null()))
     return table.join(tested.select("topic", "q_value"), on="topic", how="left").select(
         [pl.col(c).cast(t) for c, t in TOPIC_COLUMNS.items()]
-    )
-
-
-def _followup(comments: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
-    """Each commenting customer's first comment's topic, and the days from it to churn or to
-    the end of observation (time before answering cannot end in churn, so it is not counted)."""
-    first = comments.sort("responded_at").group_by("customer_id").agg(pl.col("responded_at", "topic").first())
-    end = pl.lit(dataset.observation_end)
-    return (
-        first.join(dataset.customers.select("customer_id", "churned_at"), on="customer_id")
-        .with_columns(
-            churned=pl.col("churned_at").is_not_null() & (pl.col("churned_at") > pl.col("responded_at")),
-            # whole days (day-level ties keep the Cox fit fast on hundreds of thousands of rows)
-            duration=(
-                (pl.coalesce("churned_at", end) - pl.col("responded_at")).dt.total_seconds() / 86_400
-            ).ceil(),
-        )
-        .filter(pl.col("duration") > 0)
     )
 
 

@@ -24,7 +24,7 @@ SCROLL_AFTER = 15
 MAX_ROWS = 1_000
 """Rows shown at most; a note says how many more there are (the full table is in the run's CSV)."""
 _PERCENT = re.compile(r"(^|_)(share|rate|retention|pct|conversion|drop_off)(_|$)")
-_LABEL = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+_LABEL = r"^[a-z0-9]+(_[a-z0-9]+)+$"
 
 
 def _number(value: float) -> str:
@@ -52,7 +52,7 @@ def _is_percent(frame: pl.DataFrame, column: str) -> bool:
 def _labels(frame: pl.DataFrame) -> pl.DataFrame:
     """Text columns whose values are all snake_case labels, with spaces instead of underscores."""
     text = [c for c, t in frame.schema.items() if t == pl.String]
-    labels = [c for c in text if frame[c].drop_nulls().str.contains(_LABEL.pattern).any()
+    labels = [c for c in text if frame[c].drop_nulls().str.contains(_LABEL).any()
               and frame[c].drop_nulls().str.contains(r"^[a-z0-9_ ]+$").all()]  # fmt: skip
     return frame.with_columns(pl.col(labels).str.replace_all("_", " "))
 

@@ -43,20 +43,28 @@ def nps_followup(dataset: Dataset, features: pl.DataFrame) -> pl.DataFrame:
     >>> bool((followup["duration"] > 0).all())
     True
     """
-    first = (
-        dataset.surveys.filter(pl.col("metric") == "nps")
-        .sort("responded_at")
-        .group_by("customer_id")
-        .agg(pl.col("responded_at").first(), pl.col("score").first())
+    answers = dataset.surveys.filter(pl.col("metric") == "nps").select("customer_id", "responded_at", "score")
+    data = followup_after(answers, features.select("customer_id", "churned_at"), dataset.observation_end)
+    return data.select(
+        "customer_id", "duration", "churned", nps_category(pl.col("score")).alias("nps_category")
     )
-    end = dataset.observation_end
-    data = first.join(features.select("customer_id", "is_churned", "churned_at"), on="customer_id").select(
-        "customer_id",
-        days(pl.coalesce("churned_at", pl.lit(end)) - pl.col("responded_at")).ceil().alias("duration"),
-        pl.col("is_churned").alias("churned"),
-        nps_category(pl.col("score")).alias("nps_category"),
+
+
+def followup_after(answers: pl.DataFrame, churn: pl.DataFrame, observation_end) -> pl.DataFrame:
+    """Each customer's first row of ``answers`` (``customer_id``, ``responded_at`` and the columns
+    to carry), with ``duration``: whole days from it to churn (``churn``: ``customer_id``,
+    ``churned_at``) or to ``observation_end``, and ``churned``. Time before answering cannot end
+    in churn, so it is not counted: customers who had churned by then are left out."""
+    first = answers.sort("responded_at").group_by("customer_id").agg(pl.all().first())
+    end = pl.lit(observation_end)
+    return (
+        first.join(churn, on="customer_id")
+        .with_columns(
+            days(pl.coalesce("churned_at", end) - pl.col("responded_at")).ceil().alias("duration"),
+            pl.col("churned_at").is_not_null().alias("churned"),
+        )
+        .filter(pl.col("duration") > 0)
     )
-    return data.filter(pl.col("duration") > 0)
 
 
 def detractor_hazard_ratio(followup: pl.DataFrame) -> Result:
