@@ -1,13 +1,21 @@
-"""Run each benchmark step in a fresh process, so its peak memory is its own."""
+"""What every benchmark shares: run each step in a fresh process (so its peak memory is its
+own), time it, print one line per step and record the figures in ``OUT/figures.json``,
+which ``summary.py`` (``make bench``) turns into one table with the targets and ratios."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
+
+FIGURES = "figures.json"
 
 
 def arguments(doc: str, step) -> argparse.Namespace | None:
@@ -37,13 +45,81 @@ def current_mb() -> int:
     return 0
 
 
-def run_step(script: str, step: str, *args: str) -> dict:
-    """Run ``script --step STEP ARGS`` in a new interpreter; return the JSON it prints last."""
+@contextmanager
+def timed(step: str, **figures):
+    """Time the block; yields the figures dict, filled with ``step``, ``seconds``, ``peak_mb``
+    (of the process) and ``extra_mb`` (peak above the memory in use when the block began)."""
+    baseline = current_mb()
+    start = time.perf_counter()
+    result = {"step": step, **figures}
+    yield result
+    result.update(seconds=round(time.perf_counter() - start, 3), peak_mb=peak_mb())
+    result["extra_mb"] = result["peak_mb"] - baseline
+
+
+def run_step(script: str, step: str, *args: str, env: dict | None = None) -> dict:
+    """Run ``script --step STEP ARGS`` in a new interpreter; return the JSON it prints last,
+    with ``tree_peak_mb``: the peak of the summed memory of it and every process it starts."""
     command = [sys.executable, script, "--step", step, *args]
-    proc = subprocess.run(command, capture_output=True, text=True)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
+    peak = _sample_tree(proc)
+    stdout, stderr = proc.communicate()
     if proc.returncode != 0:
-        sys.exit(f"benchmark step {step!r} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        sys.exit(f"benchmark step {step!r} failed:\n{stderr}")
+    return {**json.loads(stdout.strip().splitlines()[-1]), "tree_peak_mb": peak()}
+
+
+def _sample_tree(proc: subprocess.Popen, every: float = 0.2):
+    """Sample the resident memory of ``proc`` and its descendants until it ends; returns a
+    function giving the largest sum seen, in MB."""
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_kb(proc.pid) // 1024)
+            time.sleep(every)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+
+    def result() -> int:
+        thread.join()
+        return peak[0]
+
+    return result
+
+
+def _tree_kb(root: int) -> int:
+    """Resident kB of ``root`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def record(out: Path, bench: str, figures: dict) -> None:
+    """Merge ``figures`` into ``out/figures.json`` under ``bench`` (machine-readable; one file
+    for every benchmark, read by ``summary.py``)."""
+    path = out / FIGURES
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table[bench] = {**figures, "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    path.write_text(json.dumps(table, indent=2) + "\n")
 
 
 def ensure_dataset(out: Path, customers: int) -> None:
@@ -69,9 +145,7 @@ def scan_floor(directory: Path) -> int:
 
 
 def print_step(r: dict) -> None:
-    """One line per step: time, peak memory and event throughput."""
-    rate = r["events"] / max(r["seconds"], 1e-9) / 1e6
-    extra = f"  (+{r['extra_mb']:,} MB over its input)" if "extra_mb" in r else ""
-    print(
-        f"{r['step']:<16} {r['seconds']:>6.2f} s  peak {r['peak_mb']:>6,} MB  {rate:>6.2f} M events/s{extra}"
-    )
+    """One line per step: time, peak memory and, when it has events, event throughput."""
+    rate = f"  {r['events'] / max(r['seconds'], 1e-9) / 1e6:>6.2f} M events/s" if r.get("events") else ""
+    extra = f"  (+{r['extra_mb']:,} MB over its input)" if r.get("extra_mb") else ""
+    print(f"{r['step']:<22} {r['seconds']:>7.2f} s  peak {r['peak_mb']:>6,} MB{rate}{extra}")

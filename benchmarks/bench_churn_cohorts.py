@@ -8,10 +8,9 @@ in its own process; the cohort table's features are built first and not timed.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from _harness import arguments, current_mb, peak_mb, print_step, run_on_validated, scan_floor
+from _harness import arguments, print_step, record, run_on_validated, scan_floor, timed
 
 STEPS = ("churned_vs_retained", "paths_into_churn", "anchored_flow", "cohort_retention", "lifecycle")
 
@@ -22,29 +21,21 @@ def _step(name: str, customers: int, out: Path) -> dict:
 
     validated = out / "validated"
     if name == "floor":
-        start = time.perf_counter()
-        events = scan_floor(validated)
-        return {"step": name, "seconds": time.perf_counter() - start, "peak_mb": peak_mb(), "events": events}
+        with timed(name) as r:
+            r["events"] = scan_floor(validated)
+        return r
     dataset = cxlab.load_dataset(validated)
     features = cxlab.build_features(dataset) if name == "cohort_retention" else None
-    baseline = current_mb()
-    start = time.perf_counter()
-    if name == "cohort_retention":
-        cohorts.cohort_retention(features)
-    elif name == "lifecycle":
-        cohorts.lifecycle(dataset)
-    elif name == "anchored_flow":
-        churn_journeys.anchored_flow(dataset, "support_team")
-    else:
-        getattr(churn_journeys, name)(dataset)
-    seconds = time.perf_counter() - start
-    return {
-        "step": name,
-        "seconds": seconds,
-        "peak_mb": peak_mb(),
-        "extra_mb": peak_mb() - baseline,
-        "events": dataset.interactions.height,
-    }
+    with timed(name, events=dataset.interactions.height) as r:
+        if name == "cohort_retention":
+            cohorts.cohort_retention(features)
+        elif name == "lifecycle":
+            cohorts.lifecycle(dataset)
+        elif name == "anchored_flow":
+            churn_journeys.anchored_flow(dataset, "support_team")
+        else:
+            getattr(churn_journeys, name)(dataset)
+    return r
 
 
 def main() -> None:
@@ -55,6 +46,7 @@ def main() -> None:
     for r in results.values():
         print_step(r)
     floor = results["floor"]["seconds"]
+    record(args.out, "churn_cohorts", {f"{k}_s": v["seconds"] for k, v in results.items()})
     print(f"\n{results['floor']['events']:,} events; the floor (scan and count per customer) {floor:.2f} s")
     for step in STEPS:
         r = results[step]

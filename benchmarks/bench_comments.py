@@ -13,12 +13,11 @@ topics of ``cxlab.synthetic.make_comments``), then times, each in its own proces
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-from _harness import arguments, current_mb, peak_mb, print_step, run_step
+from _harness import arguments, print_step, record, run_step, timed
 
 STEPS = ("comment_topics", "sentiment_unique")
 
@@ -66,13 +65,12 @@ def _step(name: str, customers: int, out: Path) -> dict:
         texts = texts + pl.Series(
             [f" {chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{i}x" for i in range(len(texts))]
         )
-    baseline = current_mb()
-    start = time.perf_counter()
-    result = comments.comment_topics(dataset) if name == "comment_topics" else comments.score_sentiment(texts)
-    seconds = time.perf_counter() - start
-    extra = {"topics": result.counts["topics"]} if name == "comment_topics" else {}
-    return {"step": name, "seconds": seconds, "peak_mb": peak_mb(), "extra_mb": peak_mb() - baseline,
-            "events": len(texts), "distinct": texts.n_unique(), **extra}  # fmt: skip
+    with timed(name, events=len(texts), distinct=texts.n_unique()) as r:
+        if name == "comment_topics":
+            r["topics"] = comments.comment_topics(dataset).counts["topics"]
+        else:
+            comments.score_sentiment(texts)
+    return r
 
 
 def main() -> None:
@@ -87,6 +85,9 @@ def main() -> None:
         print_step(r)
     topics, unique = results["comment_topics"], results["sentiment_unique"]
     rate = topics["events"] / topics["seconds"]
+    record(
+        args.out, "comments", {f"{k}_{f}": v[f] for k, v in results.items() for f in ("seconds", "peak_mb")}
+    )
     print(
         f"\n{topics['events']:,} comments ({topics['distinct']:,} distinct), {topics['topics']} topics: "
         f"{topics['seconds']:.1f} s end to end (target under 60 s; {rate:,.0f} comments/s); sentiment "

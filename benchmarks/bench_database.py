@@ -12,11 +12,10 @@ PostgreSQL steps run when ``CXLAB_BENCH_POSTGRES_URI`` names a database to fill 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import polars as pl
-from _harness import arguments, current_mb, ensure_dataset, peak_mb, print_step, run_step
+from _harness import arguments, current_mb, ensure_dataset, peak_mb, print_step, record, run_step, timed
 
 TABLES = ("customers", "interactions", "surveys")
 _ARROW = pl.CompatLevel.oldest()  # plain Arrow strings, which every driver ingests
@@ -31,30 +30,29 @@ def _step(name: str, customers: int, out: Path) -> dict:
     from cxlab.database import Database
 
     action, _, kind = name.partition("-")
-    start, extra = time.perf_counter(), {}
-    if action == "ingest":
-        db = Database(_uri(kind, out), create=True)
-        with db.connect(autocommit=False) as connection, connection.cursor() as cursor:
-            for table in TABLES:
-                arrow = pl.read_parquet(out / f"{table}.parquet").to_arrow(compat_level=_ARROW)
-                cursor.adbc_ingest(table, arrow, mode="replace")
-            connection.commit()
-        events = pl.scan_parquet(out / "interactions.parquet").select(pl.len()).collect().item()
-    elif action == "read" and kind == "parquet":
-        before = current_mb()
-        frame = pl.read_parquet(out / "interactions.parquet")
-        events, extra = frame.height, {"read_mb": peak_mb() - before}
-    elif action == "read":
-        db = Database(_uri(kind, out))
-        with db.connect() as connection:
-            before = current_mb()  # the driver is loaded and connected
-            frame = db.read(connection, "SELECT * FROM interactions", "interactions")
-        events, extra = frame.height, {"read_mb": peak_mb() - before}
-    else:  # load: read and validate every table
-        source = out if kind == "parquet" else _uri(kind, out)
-        events = load_dataset(source).interactions.height
-    seconds = round(time.perf_counter() - start, 2)
-    return {"step": name, "seconds": seconds, "peak_mb": peak_mb(), "events": events, **extra}
+    with timed(name) as r:
+        if action == "ingest":
+            db = Database(_uri(kind, out), create=True)
+            with db.connect(autocommit=False) as connection, connection.cursor() as cursor:
+                for table in TABLES:
+                    arrow = pl.read_parquet(out / f"{table}.parquet").to_arrow(compat_level=_ARROW)
+                    cursor.adbc_ingest(table, arrow, mode="replace")
+                connection.commit()
+            r["events"] = pl.scan_parquet(out / "interactions.parquet").select(pl.len()).collect().item()
+        elif action == "read" and kind == "parquet":
+            before = current_mb()
+            frame = pl.read_parquet(out / "interactions.parquet")
+            r.update(events=frame.height, read_mb=peak_mb() - before)
+        elif action == "read":
+            db = Database(_uri(kind, out))
+            with db.connect() as connection:
+                before = current_mb()  # the driver is loaded and connected
+                frame = db.read(connection, "SELECT * FROM interactions", "interactions")
+            r.update(events=frame.height, read_mb=peak_mb() - before)
+        else:  # load: read and validate every table
+            source = out if kind == "parquet" else _uri(kind, out)
+            r["events"] = load_dataset(source).interactions.height
+    return r
 
 
 def main() -> None:
@@ -68,6 +66,7 @@ def main() -> None:
     for step in steps:
         results[step] = run_step(__file__, step, "--out", str(args.out))
         print_step(results[step])
+    record(args.out, "database", {f"{k}_s": v["seconds"] for k, v in results.items()})
     print(f"\n{results['load-parquet']['events']:,} events")
     for kind in kinds:
         read, load = results[f"read-{kind}"], results[f"load-{kind}"]

@@ -1,57 +1,68 @@
 """Benchmark: generate 1M synthetic customers (~10M events), write them, load them back.
 
 Each step runs in its own process so its peak memory is its own. Prints wall time, peak
-resident memory and events per second, plus the ratio of validation to a plain Parquet
-scan (the floor: reading the same files and counting events per customer).
+resident memory and events per second, plus the ratio of loading and validating to the read
+floor (reading the same files and counting events per customer), and the load's peak memory
+against the size of the frames it returns.
 
     python benchmarks/bench_generate.py [--customers 1000000] [--out /tmp/cxlab-bench]
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from _harness import arguments, peak_mb, print_step, run_step, scan_floor
+from _harness import arguments, print_step, record, run_step, scan_floor, timed
 
 
 def _step(name: str, customers: int, out: Path) -> dict:
-    start = time.perf_counter()
-    if name == "generate":
-        from cxlab.synthetic import make_journeys
+    from cxlab.synthetic import make_journeys
 
+    if name == "write":
         data = make_journeys(customers, random_state=0)
-        events = data.dataset.interactions.height
-    elif name == "write":
-        from cxlab.synthetic import make_journeys
+        with timed(name, events=data.dataset.interactions.height) as r:  # the writing only
+            data.write(out, file_format="parquet")
+        return r
+    with timed(name) as r:
+        if name == "generate":
+            r["events"] = make_journeys(customers, random_state=0).dataset.interactions.height
+        elif name == "floor":
+            r["events"] = scan_floor(out)
+        else:  # load and validate
+            from cxlab import load_dataset
 
-        data = make_journeys(customers, random_state=0)
-        start = time.perf_counter()  # time the writing only
-        data.write(out, file_format="parquet")
-        events = data.dataset.interactions.height
-    elif name == "floor":
-        events = scan_floor(out)
-    else:  # load
-        from cxlab import load_dataset
-
-        events = load_dataset(out).interactions.height
-    seconds = time.perf_counter() - start
-    return {"step": name, "seconds": round(seconds, 2), "peak_mb": peak_mb(), "events": events}
+            dataset = load_dataset(out)
+            r["events"] = dataset.interactions.height
+    frames = (dataset.interactions, dataset.customers, dataset.surveys) if name == "load" else ()
+    r["frames_mb"] = round(sum(f.estimated_size() for f in frames) / 2**20)
+    return r
 
 
 def main() -> None:
     args = arguments(__doc__, _step)
     if args is None:
         return
-    results = {}
+    r = {}
     for step in ("generate", "write", "floor", "load"):
-        results[step] = run_step(__file__, step, "--customers", str(args.customers), "--out", str(args.out))
-        print_step(results[step])
-    print(f"\n{args.customers:,} customers, {results['generate']['events']:,} events")
-    print(f"generate: {results['generate']['seconds']:.1f} s (target < 60 s)")
+        r[step] = run_step(__file__, step, "--customers", str(args.customers), "--out", str(args.out))
+        print_step(r[step])
+    load, floor = r["load"], r["floor"]
+    figures = {
+        "customers": args.customers,
+        "events": load["events"],
+        "generate_s": r["generate"]["seconds"],
+        "floor_s": floor["seconds"],
+        "load_s": load["seconds"],
+        "load_vs_floor": round(load["seconds"] / floor["seconds"], 1),
+        "load_peak_mb": load["peak_mb"],
+        "frames_mb": load["frames_mb"],
+        "load_peak_vs_frames": round(load["peak_mb"] / max(load["frames_mb"], 1), 2),
+    }
+    record(args.out, "generate", figures)
+    print(f"\n{args.customers:,} customers, {load['events']:,} events")
+    print(f"load + validate: {load['seconds']:.1f} s = {figures['load_vs_floor']}x the read floor")
     print(
-        f"load + validate vs. floor (scan + count per customer): "
-        f"{results['load']['seconds'] / results['floor']['seconds']:.1f}x"
+        f"its peak memory: {load['peak_mb']:,} MB = {figures['load_peak_vs_frames']}x the frames it returns"
     )
 
 

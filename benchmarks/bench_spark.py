@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from _harness import arguments, ensure_dataset, peak_mb, print_step, run_step
+from _harness import arguments, ensure_dataset, peak_mb, print_step, record, run_step, timed
 
 TABLES = ("interactions", "customers", "surveys")
 
@@ -25,12 +25,11 @@ def _step(name: str, customers: int, out: Path) -> dict:
     if name == "one-machine":
         from cxlab import build_features, load_dataset
 
-        start = time.perf_counter()
-        dataset = load_dataset(out)
-        build_features(dataset)
-        seconds = time.perf_counter() - start
-        events = dataset.interactions.height
-        return {"step": name, "seconds": round(seconds, 2), "peak_mb": peak_mb(), "events": events}
+        with timed(name) as r:
+            dataset = load_dataset(out)
+            build_features(dataset)
+            r["events"] = dataset.interactions.height
+        return r
     return _spark_step(name, out)
 
 
@@ -76,6 +75,7 @@ def main() -> None:
         results[step] = run_step(__file__, step, "--out", str(args.out))
         print_step(results[step])
     one, s1, s2 = (results[s]["seconds"] for s in ("one-machine", "spark-local[1]", "spark-local[2]"))
+    record(args.out, "spark", {f"{k}_s": v["seconds"] for k, v in results.items()})
     print(f"\nSpark session start-up: {results['spark-local[2]']['startup']} s (not counted above)")
     print(f"Spark local[2] / one machine: {s2 / one:.1f}x the time (overhead ratio)")
     print(f"Spark local[1] -> local[2]: {s1 / s2:.2f}x faster with the second core")

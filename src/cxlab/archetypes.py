@@ -59,6 +59,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from cxlab import progress
 from cxlab.profiles import profile_archetypes
 
 FEATURE_PREFIXES = ("share_tp_", "share_tr_")
@@ -161,6 +162,7 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         self.preprocessor_ = self._preprocessor().fit(_sample(data, self.fit_sample, rng))
         Z = self.preprocessor_.transform(data)
         k = self._choose_k(Z, rng, n_archetypes)
+        progress.report(f"archetypes: fitting {k} on {min(len(Z), self.fit_sample):,} customers")
         self.cluster_centers_ = _fit_centres(_sample(Z, self.fit_sample, rng), k, rng)
         self.labels_ = pairwise_distances(Z, self.cluster_centers_).argmin(axis=1)
         self._order_by_size()
@@ -257,7 +259,10 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
                     ArchetypeWarning,
                     stacklevel=3,
                 )
-        rows = [_score_k(sample, k, self.n_bootstrap, rng) for k in ks]
+        rows = []
+        for k in ks:
+            progress.report(f"archetypes: stability of k={k}, {self.n_bootstrap} refits of {len(sample):,}")
+            rows.append(_score_k(sample, k, self.n_bootstrap, rng))
         chosen = self._pick(rows)
         self.selection_scores_ = _scores_frame(rows, chosen)
         self.stability_ = next(r["stability"] for r in rows if r["k"] == chosen)

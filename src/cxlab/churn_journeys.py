@@ -35,7 +35,7 @@ import polars as pl
 from scipy.stats import norm
 
 from cxlab.dataset import Dataset
-from cxlab.inference import Q_LEVEL, q_values
+from cxlab.inference import Q_LEVEL, q_values, two_sided_p
 from cxlab.journeys import churn_status, first_in_journey, journey_events
 from cxlab.results import Result
 
@@ -239,7 +239,7 @@ def _tested(table: pl.DataFrame, n1: int, n0: int) -> pl.DataFrame:
         (p1 - p0).alias("difference"),
         (p1 - p0 - _Z * se).alias("ci_low"),
         (p1 - p0 + _Z * se).alias("ci_high"),
-        z.abs().map_batches(lambda x: pl.Series(2 * norm.sf(x.to_numpy()))).alias("p_value"),
+        two_sided_p(z).alias("p_value"),
     )
     table = table.with_columns(q_values(table["p_value"]))
     order = [(pl.col("q_value") >= Q_LEVEL), pl.col("difference").abs(), pl.col("kind"), pl.col("step")]

@@ -42,7 +42,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import norm
 
 from cxlab.exceptions import DataContractError
-from cxlab.inference import Q_LEVEL, q_values
+from cxlab.inference import Q_LEVEL, q_values, two_sided_p
 from cxlab.results import Result
 from cxlab.rundir import RunDir
 
@@ -182,10 +182,7 @@ def _tested(table: pl.DataFrame) -> pl.DataFrame:
     table = table.with_columns(
         (pl.col("difference") - Z95 * se).alias("ci_low"),
         (pl.col("difference") + Z95 * se).alias("ci_high"),
-        pl.when(se > 0)
-        .then(pl.col("difference").abs() / se)
-        .map_batches(lambda z: pl.Series(2 * norm.sf(z.to_numpy()), dtype=pl.Float64))
-        .alias("p_value"),
+        two_sided_p(pl.when(se > 0).then(pl.col("difference") / se)).alias("p_value"),
     )
     table = table.with_columns(q_values(table["p_value"])).with_columns(
         (pl.col("q_value") < Q_LEVEL).fill_null(False).alias("changed")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.stats import false_discovery_control
+from scipy.stats import false_discovery_control, norm
 
 Q_LEVEL = 0.05
 """Effects with a Benjamini–Hochberg q-value below this are reported as found."""
@@ -55,6 +55,17 @@ def q_values(p_values: pl.Series) -> pl.Series:
     if tested.any():
         p[tested] = false_discovery_control(p[tested], method="bh")
     return pl.Series("q_value", p, pl.Float64).fill_nan(None)
+
+
+def two_sided_p(z: pl.Expr) -> pl.Expr:
+    """Two-sided normal p-value of the z statistic ``z`` (null stays null).
+
+    Examples
+    --------
+    >>> pl.select(two_sided_p(pl.lit(1.959964))).item().__round__(3)
+    0.05
+    """
+    return z.abs().map_batches(lambda x: pl.Series(2 * norm.sf(x.to_numpy()), dtype=pl.Float64))
 
 
 def with_q_values(table: pl.DataFrame) -> pl.DataFrame:

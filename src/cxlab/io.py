@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from cxlab import validation
+from cxlab import progress, validation
 from cxlab.database import Database, is_database
 from cxlab.dataset import SAVED_MARKER, Dataset, LoadReport, RawTable, TableReport
 from cxlab.exceptions import DataContractError
@@ -102,6 +102,8 @@ def load_dataset(
         )
     if max_rejected_share is None:
         max_rejected_share = mapping.max_rejected_share
+    read = ", ".join(f"{r.original.height:,} {name}" for name, r in raw.items() if r is not None)
+    progress.report(f"validating {read} rows")
     dataset = validation.validate(raw, mapping=mapping, observation_end=observation_end)
     check_rejected_share(dataset.report, max_rejected_share)
     for warning in dataset.report.warnings:
@@ -230,7 +232,10 @@ def _row_problems(original: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | 
     if FIELDS in original.columns:
         wrong = pl.format("{} fields where the header has {}", pl.col(FIELDS), pl.lit(width))
         reasons.append(pl.when(pl.col(FIELDS) != width).then(wrong))
+    # A value can only have more characters than the limit if it has more bytes (cheap to count).
     texts = [c for c, kind in original.schema.items() if kind == pl.String]
+    longest = original.select(pl.col(texts).str.len_bytes().max()).row(0) if texts else ()
+    texts = [c for c, n in zip(texts, longest, strict=True) if n is not None and n > MAX_FIELD_CHARS]
     if texts:
         too_long = pl.any_horizontal(pl.col(texts).str.len_chars() > MAX_FIELD_CHARS)
         reasons.append(pl.when(too_long).then(pl.lit(TOO_LONG)))

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from cxlab import progress
 from cxlab.dataset import Dataset
 from cxlab.schema import KINDS, TABLES, column_name
 
@@ -125,6 +126,7 @@ def build_features(
             f"Got {exposure_window_days!r} instead."
         )
     end = observation_end or dataset.observation_end
+    progress.report(f"features of {dataset.customers.height:,} customers")
     customers = churn_status(dataset.customers, end)
     events = journey_events(dataset, end)
     n_journeys = events["journey"].max() + 1 if events.height else 0

@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from cxlab import progress
 from cxlab.compare import AlertRule
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
@@ -197,7 +198,8 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     runs = manifest.notebooks
     logger.info("Validating %s", source.shown)
     try:
-        dataset, precomputed = source.load(params)
+        with progress.watch("Validating"):
+            dataset, precomputed = source.load(params)
     except DataContractError as exc:
         if exc.report is None or not any(t.rows_rejected for t in exc.report.tables.values()):
             raise  # nothing to keep: the run leaves nothing behind
@@ -216,6 +218,7 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     dataset.report.write_rejected(run.rejected)
     dataset.save(run.dataset)
     run.tables.mkdir()
+    run.logs.mkdir(exist_ok=True)
     if precomputed:
         start_from(precomputed, run)
     pages = [nb.stem for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
@@ -226,8 +229,10 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
             continue
         if nb.name.startswith("00_"):
             _compare_with_previous(run, parent, manifest)
-        logger.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
-        _execute(nb, run, _runner_values(dataset, params), status, kernel_name, timeout, pages)
+        label = f"[{i}/{len(notebooks)}] {nb.name}"
+        logger.info("%s ...", label)
+        with progress.watch(label, run.logs / "progress.log"):
+            _execute(nb, run, _runner_values(dataset, params), status, kernel_name, timeout, pages)
         logger.info("[%d/%d] %s %s in %.1f s", i, len(notebooks), nb.name, status.status, status.seconds)
         if status.status == "failed":
             for later in runs[i:]:
@@ -313,7 +318,6 @@ def _execute(
     target = run.notebooks / nb.name
     target.parent.mkdir(exist_ok=True)
     log = run.logs / f"{nb.stem}.log"  # the kernel's standard output and error
-    log.parent.mkdir(exist_ok=True)
     start = time.perf_counter()
     try:
         with log.open("w", encoding="utf-8") as stream:

@@ -32,6 +32,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 
+from cxlab import progress
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_EXPOSED, N_BOOTSTRAP, RANDOM_STATE
 from cxlab.exceptions import DataContractError
 from cxlab.inference import COMMON_OUTCOME, Q_LEVEL, describe_e_value, e_values, with_q_values
@@ -451,6 +452,7 @@ def touchpoint_hazard_ratios(
         notes |= {c: "not estimable: determined by the other columns (collinear)" for c in redundant}
         estimable = [c for c in estimable if c not in redundant]
         design = design.drop(columns=redundant)
+        progress.report(f"Cox model ({segment}): {len(design):,} customers, {design.shape[1] - 2} covariates")
         model = _fit_cox(design, penalizer)
         if model is None:
             notes |= {c: "not estimable: " + NO_CONVERGENCE for c in estimable}
@@ -691,7 +693,9 @@ def _bootstrap_sd(cox: HazardRatios, horizon: float, n_bootstrap: int, size: int
     n = len(cox.design)
     m = min(n, size)
     estimates = []
-    for _ in range(n_bootstrap):
+    for i in range(n_bootstrap):
+        if i % 10 == 0:
+            progress.report(f"retention difference: bootstrap refit {i + 1} of {n_bootstrap}")
         sample = cox.design.iloc[rng.integers(0, n, m)].reset_index(drop=True)
         varies = (sample.nunique() > 1) | sample.columns.isin(["duration", "churned"])
         sample = sample.loc[:, varies]  # a rare level may be absent from a resample; the outcome stays

@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from cxlab import progress
 from cxlab.config import DRIVER_N_BOOTSTRAP, DRIVER_OUTCOME, MIN_CELL_SIZE, RANDOM_STATE
 from cxlab.dataset import Dataset
 from cxlab.results import Result
@@ -335,6 +336,7 @@ def key_drivers(
     rng = np.random.default_rng(random_state)
     point = {m: f(np.corrcoef(data, rowvar=False)) for m, f in methods.items()}
     draws = {m: [] for m in methods}
+    progress.report(f"key drivers: {len(drivers)} drivers, {n_bootstrap} resamples of {len(data):,} answers")
     for _ in range(n_bootstrap):
         corr = np.corrcoef(data[rng.integers(0, len(data), len(data))], rowvar=False)
         if np.isfinite(corr).all():

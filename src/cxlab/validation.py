@@ -59,7 +59,7 @@ def _parse(name: str, dtype: str, source: pl.DataType, formats: tuple[str, ...] 
     col = pl.col(name)
     if dtype == "string":
         text = col.cast(pl.String).str.strip_chars()
-        return pl.when(text.str.len_chars() > 0).then(text)
+        return pl.when(text.str.len_bytes() > 0).then(text)
     if dtype == "number":
         if source.is_numeric():
             return col.cast(pl.Float64)
@@ -80,19 +80,27 @@ def _parse(name: str, dtype: str, source: pl.DataType, formats: tuple[str, ...] 
 def _given(name: str, source: pl.DataType) -> pl.Expr:
     col = pl.col(name)
     if source == pl.String:
-        return (col.str.strip_chars().str.len_chars() > 0).fill_null(False)
+        return (col.str.strip_chars().str.len_bytes() > 0).fill_null(False)
     return col.is_not_null()
 
 
 def add_reasons(frame: pl.DataFrame, checks: dict[str, pl.Expr]) -> pl.DataFrame:
-    """Append each reason whose condition holds to the row's ``reason`` (``; ``-separated)."""
+    """Append each reason whose condition holds to the row's ``reason`` (``; ``-separated).
+
+    The conditions are evaluated once as flags; reason texts are built for the failing rows
+    only (usually none), since text for every row of 10M events costs more than the checks."""
     if REASON not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(REASON))
     if not checks:
         return frame
-    parts = [pl.col(REASON)] + [pl.when(cond).then(pl.lit(text)) for text, cond in checks.items()]
-    joined = pl.concat_str(parts, separator="; ", ignore_nulls=True)
-    return frame.with_columns(pl.when(joined.str.len_chars() > 0).then(joined).alias(REASON))
+    conditions = [cond.fill_null(False) for cond in checks.values()]
+    failing = frame.select(pl.any_horizontal(conditions)).to_series().arg_true()
+    if failing.is_empty():
+        return frame
+    reasons = [pl.when(c).then(pl.lit(text)) for text, c in zip(checks, conditions, strict=True)]
+    parts = [pl.col(REASON), *reasons]
+    joined = frame[failing].select(pl.concat_str(parts, separator="; ", ignore_nulls=True)).to_series()
+    return frame.with_columns(frame[REASON].scatter(failing, joined))
 
 
 def parse_table(frame: pl.DataFrame, table: Table, formats: tuple[str, ...] = ()) -> pl.DataFrame:
@@ -104,7 +112,12 @@ def parse_table(frame: pl.DataFrame, table: Table, formats: tuple[str, ...] = ()
     )
     checks = {}
     for c in present:
-        given = _given(c.name, frame.schema[c.name])
+        # a text column's parsed value is null exactly when it was empty: no second strip
+        given = (
+            pl.col(f"__{c.name}").is_not_null()
+            if c.dtype == "string"
+            else _given(c.name, frame.schema[c.name])
+        )
         if c.required:
             checks[f"empty {c.name}"] = ~given
         if c.dtype != "string":
@@ -180,7 +193,7 @@ def latest_timestamp(frames: dict[str, pl.DataFrame]) -> datetime | None:
     for name, frame in frames.items():
         for c in TABLES[name].columns:
             if c.dtype == "timestamp" and c.name in frame.columns:
-                latest.append(frame.filter(pl.col(REASON).is_null())[c.name].max())
+                latest.append(frame.select(pl.col(c.name).filter(pl.col(REASON).is_null()).max()).item())
     return max((t for t in latest if t is not None), default=None)
 
 
@@ -235,6 +248,8 @@ def _parse_hints(frame: pl.DataFrame, raw: RawTable, name: str) -> list[str]:
     """For each timestamp or number column with unreadable values: how many, up to three of
     them as written, and the mapping key that would read them."""
     hints = []
+    if frame[REASON].null_count() == frame.height:
+        return hints
     for c in TABLES[name].columns:
         reason = f"unparseable {c.dtype} in {c.name}"
         if c.dtype == "string" or c.name not in frame.columns:
@@ -257,7 +272,14 @@ def _parse_hints(frame: pl.DataFrame, raw: RawTable, name: str) -> list[str]:
 
 
 def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pre_days: int) -> pl.DataFrame:
-    known = customers.filter(pl.col(REASON).is_null()).select("customer_id", "signup_at")
+    """Reject events of unknown customers or from too long before signup, and put the events in
+    the order every analysis reads them: by customer, then time, ties in file order."""
+    known = (
+        customers.filter(pl.col(REASON).is_null())
+        .select("customer_id", "signup_at")
+        .sort("customer_id")
+        .with_row_index("_customer")  # orders like the id, and sorts as a number
+    )
     frame = interactions.join(known, on="customer_id", how="left", maintain_order="left")
     earliest = pl.col("signup_at") - timedelta(days=pre_days)
     frame = add_reasons(
@@ -268,7 +290,26 @@ def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pr
             f"timestamp more than {pre_days} days before signup_at": pl.col("timestamp") < earliest,
         },
     )
-    return frame.drop("signup_at")
+    return _by_customer_and_time(frame).drop("signup_at", "_customer")
+
+
+def _by_customer_and_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` sorted by ``_customer``, ``timestamp`` and row number (nulls last). Exports
+    usually come sorted by customer (left as they are) or by time (one stable sort by
+    customer is then enough); a 10M-event export in any other order takes a few seconds."""
+    if _sorted_by(frame, ["_customer", "timestamp", ROW]):
+        return frame
+    if _sorted_by(frame, ["timestamp", ROW]):
+        return frame.sort("_customer", maintain_order=True, nulls_last=True)
+    return frame.sort(["_customer", "timestamp", ROW], nulls_last=True)
+
+
+def _sorted_by(frame: pl.DataFrame, columns: list[str]) -> bool:
+    """Whether each row comes after the one before it in the order of ``columns`` (no nulls)."""
+    after = pl.col(columns[-1]) >= pl.col(columns[-1]).shift()
+    for c in reversed(columns[:-1]):
+        after = (pl.col(c) > pl.col(c).shift()) | ((pl.col(c) == pl.col(c).shift()) & after)
+    return frame.select(after.slice(1).fill_null(False).all()).item()
 
 
 def _one_spelling(
@@ -279,10 +320,10 @@ def _one_spelling(
     or else the most used one, and say so."""
     labelled = surveys is not None and "touchpoint" in surveys.columns
     both = [interactions, surveys] if labelled else [interactions]
-    used = pl.concat([f.select("touchpoint") for f in both]).drop_nulls()["touchpoint"].value_counts()
-    known = catalog.select("touchpoint", pl.lit(0, used["count"].dtype).alias("count"), known=pl.lit(True))
+    used = [f.group_by("touchpoint").agg(pl.len().cast(pl.Int64).alias("count")).drop_nulls() for f in both]
+    known = catalog.select("touchpoint", pl.lit(0, pl.Int64).alias("count"), known=pl.lit(True))
     counts = (
-        pl.concat([used.with_columns(known=pl.lit(False)), known])
+        pl.concat([*(u.with_columns(known=pl.lit(False)) for u in used), known])
         .group_by("touchpoint")
         .agg(pl.col("count").sum(), pl.col("known").any())
     )
@@ -324,12 +365,13 @@ def _check_surveys(
         off = (pl.col("metric") == metric) & ~pl.col("score").is_between(low, high)
         checks[f"score off the {metric} scale ({low:g}-{high:g})"] = off
     frame = add_reasons(frame, checks)
+    if "response_id" in frame.columns and not frame["response_id"].has_nulls():
+        return frame
     default_id = pl.concat_str(
         [pl.col("customer_id"), pl.col("responded_at").dt.to_string("%Y-%m-%dT%H:%M:%S")], separator="@"
     )
-    if "response_id" in frame.columns:
-        return frame.with_columns(pl.coalesce("response_id", default_id).alias("response_id"))
-    return frame.with_columns(default_id.alias("response_id"))
+    given = [pl.col("response_id")] if "response_id" in frame.columns else []
+    return frame.with_columns(pl.coalesce(*given, default_id).alias("response_id"))
 
 
 def _catalog(own: pl.DataFrame | None, stages: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -355,7 +397,9 @@ def _split(name: str, frame: pl.DataFrame | None, raw: RawTable | None):
     if frame is None:
         report = TableReport(name, None, None, 0, pl.DataFrame(schema={ROW: pl.UInt32, REASON: pl.String}))
         return empty_table(name), report
-    loaded = _with_contract_columns(frame.filter(pl.col(REASON).is_null()).drop(REASON), name)
+    any_rejected = frame[REASON].null_count() < frame.height
+    loaded = frame.filter(pl.col(REASON).is_null()) if any_rejected else frame
+    loaded = _with_contract_columns(loaded.drop(REASON), name)
     if raw is None:  # derived from another table: nothing was read, nothing rejected
         empty = pl.DataFrame(schema={ROW: pl.UInt32, REASON: pl.String})
         return loaded, TableReport(name, None, None, loaded.height, empty)
@@ -411,11 +455,7 @@ def _fill_from_catalog(
     if "value" not in out.columns:
         out = out.with_columns(pl.lit(None, pl.Float64).alias("value"))
     first = ["customer_id", "timestamp", "touchpoint", "channel", "stage", "kind", "value"]
-    return (
-        out.drop("_stage", "_channel", "_kind")
-        .select(*first, pl.exclude(first))
-        .sort(["customer_id", "timestamp"], maintain_order=True)
-    )
+    return out.drop("_stage", "_channel", "_kind").select(*first, pl.exclude(first))
 
 
 def _numeric_attributes(customers: pl.DataFrame) -> pl.DataFrame:
