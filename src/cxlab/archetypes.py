@@ -91,7 +91,8 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
     min_stability : float, default 0.75
         Bootstrap Jaccard similarity every archetype of a solution needs for "auto" to choose it.
     n_bootstrap : int, default 10
-        Bootstrap refits per k for the stability score.
+        Bootstrap refits per k for the stability score. With a given number of archetypes,
+        0 skips the score (``stability_`` is NaN): for archetypes that only adjust a model.
     sample_size : int, default 10_000
         Customers sampled to choose k and score stability (an archetype of 1% of customers
         has about 100 of them in the sample, enough to refit it on resamples).
@@ -213,6 +214,11 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         low, high = self.k_range
         if not (isinstance(low, Integral) and isinstance(high, Integral) and 2 <= low <= high):
             raise ValueError(f"k_range must be (low, high) with 2 <= low <= high. Got {self.k_range!r}.")
+        if not (isinstance(self.n_bootstrap, Integral) and self.n_bootstrap >= (2 if n == "auto" else 0)):
+            raise ValueError(
+                "n_bootstrap must be an int >= 2 with n_archetypes='auto' (the choice rests on it), "
+                f">= 0 otherwise. Got {self.n_bootstrap!r} instead."
+            )
         return n
 
     def _validate(self, X, *, reset: bool) -> np.ndarray:
@@ -261,7 +267,8 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
                 )
         rows = []
         for k in ks:
-            progress.report(f"archetypes: stability of k={k}, {self.n_bootstrap} refits of {len(sample):,}")
+            if self.n_bootstrap:
+                progress.report(f"archetypes: stability of k={k}, {self.n_bootstrap} refits of {len(sample)}")
             rows.append(_score_k(sample, k, self.n_bootstrap, rng))
         chosen = self._pick(rows)
         self.selection_scores_ = _scores_frame(rows, chosen)

@@ -42,6 +42,7 @@ def watch(label: str, relay: Path | None = None, *, every: float = SILENCE):
     after ``every`` seconds without a line."""
     previous = os.environ.get(ENV)
     if relay is not None:
+        relay = relay.absolute()  # papermill changes the working directory while a notebook runs
         relay.touch()
         os.environ[ENV] = str(relay)
     done = threading.Event()
@@ -58,7 +59,7 @@ def watch(label: str, relay: Path | None = None, *, every: float = SILENCE):
 
 def _relay(label: str, relay: Path | None, every: float, done: threading.Event) -> None:
     start = last = time.monotonic()
-    offset = 0
+    offset = relay.stat().st_size if relay is not None else 0  # earlier notebooks' lines were said
     while not done.wait(0.5):
         if relay is not None and relay.exists():
             with relay.open(encoding="utf-8", errors="replace") as stream:

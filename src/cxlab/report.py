@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from cxlab import progress
 from cxlab.compare import AlertRule
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
+from cxlab.kernels import Kernels
 from cxlab.manifest import Manifest, NotebookRun
 from cxlab.parameters import (
     NOT_FROM_FEATURES,
@@ -197,6 +200,7 @@ def _write_index(reports_dir: Path) -> None:
 def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, kernel_name, timeout, parent):
     runs = manifest.notebooks
     logger.info("Validating %s", source.shown)
+    threading.Thread(target=_warm_pages, daemon=True).start()
     try:
         with progress.watch("Validating"):
             dataset, precomputed = source.load(params)
@@ -221,23 +225,26 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     run.logs.mkdir(exist_ok=True)
     if precomputed:
         start_from(precomputed, run)
-    pages = [nb.stem for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
-    for i, (nb, status) in enumerate(zip(notebooks, runs, strict=True), start=1):
-        if precomputed and nb.name in NOT_FROM_FEATURES:
-            status.status, status.reason = "skipped", NOT_FROM_FEATURES[nb.name]
-            logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, status.reason)
-            continue
-        if nb.name.startswith("00_"):
-            _compare_with_previous(run, parent, manifest)
-        label = f"[{i}/{len(notebooks)}] {nb.name}"
-        logger.info("%s ...", label)
-        with progress.watch(label, run.logs / "progress.log"):
-            _execute(nb, run, _runner_values(dataset, params), status, kernel_name, timeout, pages)
-        logger.info("[%d/%d] %s %s in %.1f s", i, len(notebooks), nb.name, status.status, status.seconds)
-        if status.status == "failed":
-            for later in runs[i:]:
-                later.status = "skipped"
-            break
+    todo = [nb for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
+    values = _runner_values(dataset, params)
+    with Kernels(kernel_name, str(run.path)) as kernels:
+        for i, (nb, status) in enumerate(zip(notebooks, runs, strict=True), start=1):
+            if nb not in todo:
+                status.status, status.reason = "skipped", NOT_FROM_FEATURES[nb.name]
+                logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, status.reason)
+                continue
+            if nb.name.startswith("00_"):
+                _compare_with_previous(run, parent, manifest)
+            label = f"[{i}/{len(notebooks)}] {nb.name}"
+            logger.info("%s ...", label)
+            with progress.watch(label, run.logs / "progress.txt"):
+                _execute(nb, run, values, status, kernels, timeout, more=nb is not todo[-1])
+                _write_page(run, nb, todo, status)
+            logger.info("%s %s in %.1f s", label, status.status, status.seconds)
+            if status.status == "failed":
+                for later in runs[i:]:
+                    later.status = "skipped"
+                break
     failed = next((r for r in runs if r.status == "failed"), None)
     if failed:
         where = f" at cell [{failed.failed_cell}] ({failed.failed_source})" if failed.failed_cell else ""
@@ -303,15 +310,9 @@ def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _execute(
-    nb: Path,
-    run: RunDir,
-    values: dict[str, Any],
-    status: NotebookRun,
-    kernel_name: str,
-    timeout: int | None,
-    pages: list[str],
-) -> None:
+def _execute(nb: Path, run: RunDir, values: dict, status: NotebookRun, kernels: Kernels, timeout, *, more):
+    """Execute ``nb`` into the run (its kernel's output in ``logs/``); ``more``: start the next
+    notebook's kernel meanwhile."""
     import papermill as pm
 
     declared = pm.inspect_notebook(str(nb))
@@ -319,19 +320,23 @@ def _execute(
     target.parent.mkdir(exist_ok=True)
     log = run.logs / f"{nb.stem}.log"  # the kernel's standard output and error
     start = time.perf_counter()
+    km = None
     try:
+        km = kernels.take()
+        if more:
+            kernels.prepare()
         with log.open("w", encoding="utf-8") as stream:
             pm.execute_notebook(
                 str(nb),
                 str(target),
                 cwd=str(run.path),
-                kernel_name=kernel_name,
+                kernel_name=kernels.kernel_name,
+                km=km,
                 parameters={k: v for k, v in values.items() if k in declared},
                 progress_bar=False,
                 execution_timeout=timeout,
                 stdout_file=stream,
                 stderr_file=stream,
-                extra_arguments=_quiet(kernel_name),
             )
         status.status = "succeeded"
     except pm.PapermillExecutionError as exc:
@@ -340,26 +345,36 @@ def _execute(
         status.error = f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # dead kernel, timeout, missing kernel: the run fails, never hangs
         status.status, status.error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        if km is not None:
+            kernels.stop(km)
     status.seconds = round(time.perf_counter() - start, 2)
-    if not target.exists():
+
+
+def _write_page(run: RunDir, nb: Path, notebooks: list[Path], status: NotebookRun) -> None:
+    """Write the executed notebook's page; one that cannot be written (a full disk, or a
+    notebook it cut short) fails the notebook."""
+    if not (run.notebooks / nb.name).exists():
         return
     try:
-        _export_html(target, run.html / f"{nb.stem}.html", hide_code=nb.name.startswith("00_"), pages=pages)
-    except (OSError, ValueError) as exc:  # a full disk, or a notebook it cut short
+        _export_html(run.notebooks / nb.name, run.html / f"{nb.stem}.html", notebooks)
+    except (OSError, ValueError) as exc:
         if status.status == "succeeded":
             status.status, status.error = "failed", f"its page could not be written: {exc}"
 
 
-def _quiet(kernel_name: str) -> list[str]:
-    """Arguments that keep an IPython kernel's own start-up warnings (such as "running over TCP
-    without encryption", a local kernel's normal state) off the run's stderr; none for others."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+def _warm_pages() -> None:
+    """Import nbconvert and compile the page templates (about 6 s, once per process), in a
+    thread while the data are validated, so that the first page is written at once."""
+    import nbformat
 
     try:
-        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
-    except NoSuchKernel:
-        return []
-    return ["--IPKernelApp.log_level=ERROR"] if any("ipykernel" in a for a in argv) else []
+        with tempfile.TemporaryDirectory() as scratch:
+            notebook = Path(scratch) / "warm.ipynb"
+            nbformat.write(nbformat.v4.new_notebook(), notebook)
+            _export_html(notebook, Path(scratch) / "warm.html")
+    except Exception as exc:  # noqa: BLE001 - a warm-up: the real export reports its own errors
+        logger.debug("page warm-up: %s", exc)
 
 
 def _navigation(notebooks: list[str]) -> dict[str, str]:
@@ -376,10 +391,13 @@ def _title(nb) -> str:
     return "cxlab"
 
 
-def _export_html(notebook: Path, target: Path, *, hide_code: bool, pages: list[str] = ()) -> None:
+def _export_html(notebook: Path, target: Path, notebooks: list[Path] = ()) -> None:
+    """Write ``notebook``'s page: the leadership page without code, the others with their
+    parameters, contents and interactive charts; ``notebooks``: the run's, for the links."""
     import nbformat
     from nbconvert import HTMLExporter
 
+    hide_code = notebook.name.startswith("00_")
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata["title"] = _title(nb)
     if not hide_code:  # analyst pages: what the run was asked for, and where each section is
@@ -388,7 +406,7 @@ def _export_html(notebook: Path, target: Path, *, hide_code: bool, pages: list[s
         from cxlab.interactive import embed_in_html
 
         embed_in_html(nb)  # interactive charts, with plotly.js inline once: they work offline
-    resources = {"cxlab_nav": _navigation(list(pages)), "cxlab_current": target.name}
+    resources = {"cxlab_nav": _navigation([nb.stem for nb in notebooks]), "cxlab_current": target.name}
     exporter = HTMLExporter(
         template_name="offline",  # JupyterLab's look without scripts from the internet
         extra_template_basedirs=[str(Path(__file__).parent / "templates")],

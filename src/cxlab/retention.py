@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import polars as pl
+from joblib import Parallel, delayed
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
@@ -688,27 +689,38 @@ def _g_computation(model: CoxPHFitter, design: pd.DataFrame, exposures: list[str
     return result
 
 
+# Below this many resampled rows in all (n_bootstrap x resample size) the refits take a few
+# seconds, less than starting worker processes costs; above it they are shared out over the cores.
+PARALLEL_ROWS = 200_000
+
+
 def _bootstrap_sd(cox: HazardRatios, horizon: float, n_bootstrap: int, size: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     n = len(cox.design)
     m = min(n, size)
-    estimates = []
-    for i in range(n_bootstrap):
-        if i % 10 == 0:
-            progress.report(f"retention difference: bootstrap refit {i + 1} of {n_bootstrap}")
-        sample = cox.design.iloc[rng.integers(0, n, m)].reset_index(drop=True)
-        varies = (sample.nunique() > 1) | sample.columns.isin(["duration", "churned"])
-        sample = sample.loc[:, varies]  # a rare level may be absent from a resample; the outcome stays
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model = CoxPHFitter(penalizer=cox.model.penalizer).fit(sample, "duration", "churned")
-        except ConvergenceError:
-            continue
-        kept = [c for c in cox.fitted if c in model.params_.index]
-        estimates.append(_g_computation(model, sample, kept, horizon))
-    frame = pd.DataFrame(estimates)
+    draws = [rng.integers(0, n, m) for _ in range(n_bootstrap)]  # drawn here: the same on any core count
+    jobs = -1 if m * n_bootstrap > PARALLEL_ROWS else 1
+    progress.report(f"retention difference: {n_bootstrap} bootstrap refits of {m:,} customers")
+    refits = Parallel(n_jobs=jobs)(
+        delayed(_refit_difference)(cox.design.iloc[rows], cox.model.penalizer, cox.fitted, horizon)
+        for rows in draws
+    )
+    frame = pd.DataFrame([r for r in refits if r is not None])
     return (frame.std() * np.sqrt(m / n)).to_dict() if len(frame) >= 2 else {}
+
+
+def _refit_difference(sample: pd.DataFrame, penalizer: float, fitted: list[str], horizon: float):
+    """:func:`_g_computation` of the Cox model refitted on ``sample`` (None if it does not converge)."""
+    sample = sample.reset_index(drop=True)
+    varies = (sample.nunique() > 1) | sample.columns.isin(["duration", "churned"])
+    sample = sample.loc[:, varies]  # a rare level may be absent from a resample; the outcome stays
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = CoxPHFitter(penalizer=penalizer).fit(sample, "duration", "churned")
+    except ConvergenceError:
+        return None
+    return _g_computation(model, sample, [c for c in fitted if c in model.params_.index], horizon)
 
 
 @dataclass(repr=False, eq=False)

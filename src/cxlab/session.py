@@ -111,7 +111,8 @@ class OpenRun:
         if self.dataset.interactions.is_empty():
             logger.info("No events: the impact model adjusts for exposures and attributes only")
             return None
-        model = JourneyArchetypes(n_archetypes=k, random_state=self.random_state)
+        # k is given and these archetypes only adjust the impact model: no stability refits
+        model = JourneyArchetypes(n_archetypes=k, n_bootstrap=0, random_state=self.random_state)
         return model.fit(self._landmark_features).assign(self._landmark_features)
 
     def write_table(self, name: str, table: pl.DataFrame | Result) -> Path:

@@ -280,7 +280,7 @@ def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pr
         .sort("customer_id")
         .with_row_index("_customer")  # orders like the id, and sorts as a number
     )
-    frame = interactions.join(known, on="customer_id", how="left", maintain_order="left")
+    frame = interactions.with_columns(_look_up(interactions, known, "customer_id"))
     earliest = pl.col("signup_at") - timedelta(days=pre_days)
     frame = add_reasons(
         frame,
@@ -291,6 +291,13 @@ def _check_journey_times(interactions: pl.DataFrame, customers: pl.DataFrame, pr
         },
     )
     return _by_customer_and_time(frame).drop("signup_at", "_customer")
+
+
+def _look_up(frame: pl.DataFrame, table: pl.DataFrame, key: str) -> list[pl.Series]:
+    """``table``'s other columns for each row of ``frame`` (null where ``key`` is not in it):
+    a join on the key column alone, so that the frame's other columns are not copied."""
+    found = frame.select(key).join(table, on=key, how="left", maintain_order="left")
+    return found.drop(key).get_columns()
 
 
 def _by_customer_and_time(frame: pl.DataFrame) -> pl.DataFrame:

@@ -11,6 +11,7 @@ from cxlab import progress
 
 def test_watch_relays_a_kernels_lines_and_breaks_long_silences(tmp_path, caplog):
     relay = tmp_path / "progress.log"
+    relay.write_text("what an earlier notebook said\n")
     with caplog.at_level(logging.INFO, logger="cxlab.progress"):
         with progress.watch("[2/6] 02_journey_map", relay, every=0.6):
             assert os.environ[progress.ENV] == str(relay)  # what a kernel started now inherits
@@ -20,6 +21,7 @@ def test_watch_relays_a_kernels_lines_and_breaks_long_silences(tmp_path, caplog)
     messages = [r.getMessage() for r in caplog.records]
     assert "[2/6] 02_journey_map: features of 1,000 customers" in messages
     assert any(m.startswith("[2/6] 02_journey_map still running (") for m in messages)
+    assert not any("earlier notebook" in m for m in messages)
     assert progress.ENV not in os.environ  # restored after the notebook
 
 
