@@ -227,6 +227,7 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
         start_from(precomputed, run)
     todo = [nb for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
     values = _runner_values(dataset, params)
+    del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
     with Kernels(kernel_name, str(run.path)) as kernels:
         for i, (nb, status) in enumerate(zip(notebooks, runs, strict=True), start=1):
             if nb not in todo:
