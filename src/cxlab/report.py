@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ from typing import Any
 import polars as pl
 
 from cxlab import progress
-from cxlab.compare import AlertRule
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
 from cxlab.kernels import Kernels
@@ -141,7 +139,7 @@ def run_analysis(
     if not notebooks:
         raise DataContractError(f"No notebooks (NN_name.ipynb) in {directory}.")
     params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
-    rules = [AlertRule.parse(rule) for rule in alert_if]
+    rules = [_alert_rule(rule) for rule in alert_if]
     source = Source(data, mapping, from_features)
     destination = results_destination(results_to)
     with run_lock(out):
@@ -149,6 +147,13 @@ def run_analysis(
         return _run_locked(
             out, source, destination, params, rules, notebooks, kernel_name, timeout, results_schema
         )
+
+
+def _alert_rule(text: str):
+    """:meth:`cxlab.compare.AlertRule.parse`, imported when a rule is given (scipy: 0.7 s)."""
+    from cxlab.compare import AlertRule
+
+    return AlertRule.parse(text)
 
 
 def _run_locked(out, source, destination, params, rules, notebooks, kernel_name, timeout, results_schema):
@@ -200,7 +205,6 @@ def _write_index(reports_dir: Path) -> None:
 def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, kernel_name, timeout, parent):
     runs = manifest.notebooks
     logger.info("Validating %s", source.shown)
-    threading.Thread(target=_warm_pages, daemon=True).start()
     try:
         with progress.watch("Validating"):
             dataset, precomputed = source.load(params)
@@ -211,6 +215,7 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
         manifest.inputs = _inputs(exc.report)
         manifest.fail(str(exc))
         return RunResult(run.path, "failed", 2, str(exc), runs)
+    threading.Thread(target=_warm_pages, daemon=True).start()
     manifest.inputs = _inputs(dataset.report)
     manifest.observation_end = dataset.observation_end.isoformat()
     if precomputed:  # the window the features were built with, for the notebooks and the manifest
@@ -366,14 +371,12 @@ def _write_page(run: RunDir, nb: Path, notebooks: list[Path], status: NotebookRu
 
 def _warm_pages() -> None:
     """Import nbconvert and compile the page templates (about 6 s, once per process), in a
-    thread while the data are validated, so that the first page is written at once."""
-    import nbformat
-
+    thread while the first notebook runs, so that its page is written at once. In memory:
+    nothing is left to clean up if the run ends first."""
     try:
-        with tempfile.TemporaryDirectory() as scratch:
-            notebook = Path(scratch) / "warm.ipynb"
-            nbformat.write(nbformat.v4.new_notebook(), notebook)
-            _export_html(notebook, Path(scratch) / "warm.html")
+        import nbformat
+
+        _page(nbformat.v4.new_notebook(), "00_warm.ipynb", "warm.html")
     except Exception as exc:  # noqa: BLE001 - a warm-up: the real export reports its own errors
         logger.debug("page warm-up: %s", exc)
 
@@ -393,13 +396,20 @@ def _title(nb) -> str:
 
 
 def _export_html(notebook: Path, target: Path, notebooks: list[Path] = ()) -> None:
-    """Write ``notebook``'s page: the leadership page without code, the others with their
-    parameters, contents and interactive charts; ``notebooks``: the run's, for the links."""
+    """Write ``notebook``'s page; ``notebooks``: the run's, for the links between pages."""
     import nbformat
+
+    body = _page(nbformat.read(notebook, as_version=4), notebook.name, target.name, notebooks)
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+
+
+def _page(nb, name: str, page: str, notebooks: list[Path] = ()) -> str:
+    """The HTML of notebook ``name``: the leadership page without code, the others with their
+    parameters, contents and interactive charts."""
     from nbconvert import HTMLExporter
 
-    hide_code = notebook.name.startswith("00_")
-    nb = nbformat.read(notebook, as_version=4)
+    hide_code = name.startswith("00_")
     nb.metadata["title"] = _title(nb)
     if not hide_code:  # analyst pages: what the run was asked for, and where each section is
         _add_parameters_table(nb)
@@ -407,7 +417,7 @@ def _export_html(notebook: Path, target: Path, notebooks: list[Path] = ()) -> No
         from cxlab.interactive import embed_in_html
 
         embed_in_html(nb)  # interactive charts, with plotly.js inline once: they work offline
-    resources = {"cxlab_nav": _navigation([nb.stem for nb in notebooks]), "cxlab_current": target.name}
+    resources = {"cxlab_nav": _navigation([nb.stem for nb in notebooks]), "cxlab_current": page}
     exporter = HTMLExporter(
         template_name="offline",  # JupyterLab's look without scripts from the internet
         extra_template_basedirs=[str(Path(__file__).parent / "templates")],
@@ -415,9 +425,7 @@ def _export_html(notebook: Path, target: Path, notebooks: list[Path] = ()) -> No
         exclude_input_prompt=hide_code,
         exclude_output_prompt=hide_code,
     )
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(body, encoding="utf-8")
+    return exporter.from_notebook_node(nb, resources=resources)[0]
 
 
 def _add_parameters_table(nb) -> None:
