@@ -132,6 +132,7 @@ def ensure_dataset(out: Path, customers: int) -> None:
 def run_on_validated(script: str, step: str, out: Path) -> dict:
     """Run a step that reads ``out/validated`` (the saved 1M-customer dataset), making it first."""
     if not (out / "validated").exists():
+        ensure_dataset(out, 1_000_000)
         run_step(str(Path(__file__).with_name("bench_journeys.py")), "prepare", "--out", str(out))
     return run_step(script, step, "--out", str(out))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _harness import arguments, print_step, record, run_step, scan_floor, timed
+from _harness import arguments, ensure_dataset, print_step, record, run_step, scan_floor, timed
 
 MAP_TABLES = ("journey_paths", "stage_funnel", "transitions", "friction_points", "stage_flows")
 
@@ -45,10 +45,6 @@ def _step(name: str, customers: int, out: Path) -> dict:
     from cxlab import journey_map
 
     if name == "prepare":
-        if not (out / "interactions.parquet").exists():
-            from cxlab.synthetic import make_journeys
-
-            make_journeys(customers, random_state=0).write(out, file_format="parquet")
         cxlab.load_dataset(out).save(out / "validated")
         return {"step": name}
     dataset = cxlab.load_dataset(out / "validated")
@@ -61,7 +57,8 @@ def main() -> None:
     args = arguments(__doc__, _step)
     if args is None:
         return
-    run_step(__file__, "prepare", "--customers", str(args.customers), "--out", str(args.out))
+    ensure_dataset(args.out, args.customers)
+    run_step(__file__, "prepare", "--out", str(args.out))
     r = {}
     for step in ("floor", "features", *MAP_TABLES, "transitions_all_in", "polars_transitions"):
         r[step] = run_step(__file__, step, "--out", str(args.out))

@@ -15,7 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
-from _harness import arguments, peak_mb, record, run_step
+from _harness import arguments, record, run_step
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = Path("/tmp/cxlab-bench-runs")
@@ -56,7 +56,6 @@ def _step(name: str, customers: int, out: Path) -> dict:
         "step": name,
         "status": result.status,
         "seconds": seconds,
-        "peak_mb": peak_mb(),
         "notebooks": notebooks,
     }
 
