@@ -222,7 +222,7 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         return n
 
     def _validate(self, X, *, reset: bool) -> np.ndarray:
-        data = validate_data(self, _feature_columns(X, self, reset=reset), reset=reset, dtype=np.float64)
+        data = validate_data(self, _feature_columns(X, self, reset=reset), reset=reset, dtype=np.float32)
         if self.variance_stabilize and data.size and data.min() < 0:
             raise ValueError(
                 "JourneyArchetypes expects shares (non-negative) when variance_stabilize=True; "
@@ -385,8 +385,9 @@ def _score_k(sample: np.ndarray, k: int, n_bootstrap: int, rng: np.random.Random
     jaccard = np.array([best_jaccard(reference.labels_, labels, k) for labels in refits]).reshape(-1, k)
     weakest = int(np.argmin(jaccard.mean(axis=0))) if refits else 0
     labels = len(set(reference.labels_))
+    # For reading only (it does not choose k): 2,000 customers give it to about +-0.01.
     silhouette = (
-        silhouette_score(sample, reference.labels_, sample_size=min(len(sample), 5_000), random_state=rng)
+        silhouette_score(sample, reference.labels_, sample_size=min(len(sample), 2_000), random_state=rng)
         if 2 <= labels < len(sample)
         else float("nan")
     )

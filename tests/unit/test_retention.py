@@ -83,6 +83,13 @@ def test_cox_rows_estimates_and_reasons_for_missing_ones():
     assert 0 <= rows["chat"]["ph_p_value"] <= 1
 
 
+def test_refit_without_the_ph_check_has_the_same_estimates_and_no_ph_p_value():
+    checked = retention.touchpoint_hazard_ratios(_simulated(), min_exposed=50).summary
+    unchecked = retention.touchpoint_hazard_ratios(_simulated(), min_exposed=50, check_ph=False).summary
+    assert unchecked.drop("ph_p_value").equals(checked.drop("ph_p_value"))
+    assert unchecked["ph_p_value"].is_null().all() and checked["ph_p_value"].is_not_null().any()
+
+
 def test_exposures_that_partition_customers_are_flagged_as_collinear():
     landmark = _simulated()
     data = landmark.data.with_columns((~pl.col("exposed_chat")).alias("exposed_no_chat"))
