@@ -27,7 +27,8 @@ Method
   :data:`cxlab.synthetic.OVERLAPPING_DESIGN` (five archetypes, two of which share most
   touchpoints). The silhouette merged the two alike archetypes on every seed (k = 2 to 4); BIC
   and the gap statistic kept splitting (k = 6 to 8); the weakest archetype's stability chose
-  5 on every seed, on whole-history and landmark features, and 4 on the built-in design.
+  5 on every seed on whole-history features, 5 on two of four seeds on landmark features
+  (4, merging the alike pair, on the others), and 4 on the built-in design.
   The silhouette and the agreement of whole solutions (mean adjusted Rand index) are kept in
   ``selection_scores_`` for reading.
 * **Fit at scale**: the final k-means is fitted on at most ``fit_sample`` customers and every

@@ -1,11 +1,17 @@
 """The kernels a run executes its notebooks in: one fresh process per notebook, as papermill
-would start it, but started while the notebook before it runs, with cxlab's modules already
+would start it, but started before the notebook needs it, with cxlab's modules already
 imported. A notebook then waits neither for its kernel nor for the imports (about 5 s each)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
+import threading
+from pathlib import Path
+
+from cxlab import progress
 
 logger = logging.getLogger(__name__)
 
@@ -20,52 +26,84 @@ WARM_MODULES = (
     "cxlab.survey",
     "cxlab.comments",
 )
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
 # Imported in a throwaway namespace: a notebook that forgets an import fails in a run as it
 # would on its own.
 _WARM = f"import importlib as _i; [_i.import_module(m) for m in {WARM_MODULES!r}]; del _i"
 
 
 class Kernels:
-    """Hands out started kernels; :meth:`prepare` starts the next one in the background.
-    Use as a context manager, so that a spare kernel never outlives the run."""
+    """Hands out started kernels for ``total`` notebooks, keeping one spare started. Each
+    kernel writes its progress lines to its own file in ``logs`` (``CXLAB_PROGRESS_FILE``).
+    Safe to use from several threads. Use as a context manager, so that no kernel (spare or
+    running) outlives the run."""
 
-    def __init__(self, kernel_name: str, cwd: str) -> None:
-        self.kernel_name, self.cwd = kernel_name, cwd
+    def __init__(
+        self, kernel_name: str, cwd: str, logs: Path, total: int, threads: int | None = None
+    ) -> None:
+        self.kernel_name, self.cwd, self.logs, self.left = kernel_name, cwd, logs, total
+        # Kernels running side by side share the cores: OpenMP and BLAS threads beyond a
+        # kernel's share would wait on each other (k-means took 3x as long, measured).
+        self.threads = {v: str(threads) for v in THREAD_VARIABLES} if threads else {}
         self.arguments = _arguments(kernel_name)
         self.spare = None
+        self.running: set = set()
+        self.files: dict = {}  # kernel manager -> its progress file
+        self.numbers = itertools.count(1)
+        self.lock = threading.Lock()
+        self.closed = False
 
     def __enter__(self) -> Kernels:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.spare is not None:
-            self.stop(self.spare)
-            self.spare = None
+        self.stop_all()
 
     def take(self):
-        """A started kernel manager for the next notebook (the spare, or a new one)."""
-        km, self.spare = self.spare or self._start(), None
-        return km
-
-    def prepare(self) -> None:
-        """Start the kernel of the notebook after this one, now."""
-        if self.spare is None:
-            self.spare = self._start()
+        """A started kernel manager for the next notebook (the spare, or a new one), and the
+        file its progress lines go to; the spare for a later notebook is started meanwhile."""
+        with self.lock:
+            km, self.spare = self.spare, None
+            self.left -= 1
+        km = km or self._start()
+        with self.lock:
+            closed = self.closed
+            if not closed:
+                self.running.add(km)
+                if self.left > 0 and self.spare is None:
+                    self.spare = self._start()
+        if closed:  # the run was stopped while this kernel started
+            self.stop(km)
+            raise RuntimeError("the run was stopped")
+        return km, self.files[km]
 
     def stop(self, km) -> None:
         """Shut ``km``'s kernel down (the caller owns the kernels it took); one that died
         already needs nothing more."""
+        with self.lock:
+            self.running.discard(km)
         if km.has_kernel:
             try:
                 asyncio.run(km.shutdown_kernel(now=True))
             except Exception as exc:  # noqa: BLE001 - a kernel that is gone is what we want
                 logger.debug("kernel shut-down: %s", exc)
 
+    def stop_all(self) -> None:
+        """Shut down the spare and every running kernel (an interrupted run)."""
+        with self.lock:
+            kernels, self.spare = [*self.running, *([self.spare] if self.spare else [])], None
+            self.closed = True
+        for km in kernels:
+            self.stop(km)
+
     def _start(self):
         from jupyter_client.manager import AsyncKernelManager
 
         km = AsyncKernelManager(kernel_name=self.kernel_name)
-        asyncio.run(km.start_kernel(cwd=self.cwd, extra_arguments=self.arguments))
+        self.files[km] = (self.logs / f"kernel-{next(self.numbers)}.progress.txt").absolute()
+        env = {**os.environ, **self.threads, progress.ENV: str(self.files[km])}
+        asyncio.run(km.start_kernel(cwd=self.cwd, env=env, extra_arguments=self.arguments))
         return km
 
 

@@ -3,9 +3,9 @@
 Library code calls :func:`report` as it passes a milestone (loading a table, fitting a model,
 a bootstrap round). The message goes to the ``cxlab.progress`` logger, which the CLI prints
 to stderr and a notebook leaves out of its page; inside a run's kernels it is also appended
-to the file named by ``CXLAB_PROGRESS_FILE``, which :func:`watch` in the runner relays to the
-CLI. ``watch`` also says "still running" whenever nothing was said for ten seconds, so that a
-long run is never silent.
+to the file named by ``CXLAB_PROGRESS_FILE`` (one per kernel, see :mod:`cxlab.kernels`),
+which :func:`watch` in the runner relays to the CLI. ``watch`` also says "still running"
+whenever nothing was said for ten seconds, so that a long run is never silent.
 """
 
 from __future__ import annotations
@@ -37,29 +37,24 @@ def report(message: str) -> None:
 
 @contextmanager
 def watch(label: str, relay: Path | None = None, *, every: float = SILENCE):
-    """While the block runs: relay new lines of ``relay`` (written by :func:`report` in a
-    kernel, which inherits ``CXLAB_PROGRESS_FILE``) to the log, and log "LABEL still running"
-    after ``every`` seconds without a line."""
-    previous = os.environ.get(ENV)
+    """While the block runs: relay new lines of ``relay`` (the file a kernel was started to
+    write with ``CXLAB_PROGRESS_FILE``) to the log, and log "LABEL still running" after
+    ``every`` seconds without a line."""
     if relay is not None:
-        relay = relay.absolute()  # papermill changes the working directory while a notebook runs
         relay.touch()
-        os.environ[ENV] = str(relay)
+    offset = relay.stat().st_size if relay is not None else 0  # what was said before is not news
     done = threading.Event()
-    thread = threading.Thread(target=_relay, args=(label, relay, every, done), daemon=True)
+    thread = threading.Thread(target=_relay, args=(label, relay, offset, every, done), daemon=True)
     thread.start()
     try:
         yield
     finally:
         done.set()
         thread.join()
-        if relay is not None:
-            os.environ.pop(ENV) if previous is None else os.environ.update({ENV: previous})
 
 
-def _relay(label: str, relay: Path | None, every: float, done: threading.Event) -> None:
+def _relay(label: str, relay: Path | None, offset: int, every: float, done: threading.Event) -> None:
     start = last = time.monotonic()
-    offset = relay.stat().st_size if relay is not None else 0  # earlier notebooks' lines were said
     while not done.wait(0.5):
         if relay is not None and relay.exists():
             with relay.open(encoding="utf-8", errors="replace") as stream:

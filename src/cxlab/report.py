@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from cxlab import progress
+from cxlab.config import EXPOSURE_WINDOW_DAYS
 from cxlab.dataset import Dataset
 from cxlab.exceptions import DataContractError
 from cxlab.kernels import Kernels
@@ -43,6 +44,7 @@ from cxlab.parameters import (
 from cxlab.placement import clean_leftovers, place, release_space, reserve_space, run_lock
 from cxlab.privacy import pseudonymize, pseudonymize_tables, redact_comments
 from cxlab.rundir import RunDir
+from cxlab.scheduler import dependencies, execute_all
 from cxlab.sources import Source, results_destination, start_from, write_results
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ def run_analysis(
     from_features: bool = False,
     alert_if: tuple[str, ...] = (),
     overwrite: bool = False,
+    jobs: int | None = None,
 ) -> RunResult:
     """Validate ``data``, execute every notebook with papermill, and write the run folder.
 
@@ -107,6 +110,10 @@ def run_analysis(
     overwrite : bool
         Replace an existing run in ``out`` once the new one has succeeded; a failed new run
         goes to ``out.failed`` and the previous one is kept (:mod:`cxlab.placement`).
+    jobs : int, optional
+        Notebooks executed at once, each once the notebooks it reads from have succeeded
+        (:mod:`cxlab.scheduler`). By default one per core, at most two, for data of up to
+        :data:`PARALLEL_BYTES` in memory, else one.
 
     Returns
     -------
@@ -138,15 +145,16 @@ def run_analysis(
     notebooks = list_notebooks(directory)
     if not notebooks:
         raise DataContractError(f"No notebooks (NN_name.ipynb) in {directory}.")
-    params = resolve_parameters(parameters or {}, notebook_parameters(notebooks))
+    declared = notebook_parameters(notebooks)
+    params = resolve_parameters(parameters or {}, declared)
     rules = [_alert_rule(rule) for rule in alert_if]
     source = Source(data, mapping, from_features)
     destination = results_destination(results_to)
     with run_lock(out):
         clean_leftovers(out.parent)
-        return _run_locked(
-            out, source, destination, params, rules, notebooks, kernel_name, timeout, results_schema
-        )
+        features = any("exposure_window_days" in p for p in declared.values())
+        how = Execution(kernel_name, timeout, jobs, features)
+        return _run_locked(out, source, destination, params, rules, notebooks, how, results_schema)
 
 
 def _alert_rule(text: str):
@@ -156,7 +164,17 @@ def _alert_rule(text: str):
     return AlertRule.parse(text)
 
 
-def _run_locked(out, source, destination, params, rules, notebooks, kernel_name, timeout, results_schema):
+@dataclass
+class Execution:
+    """How the notebooks are executed (see :func:`run_analysis`)."""
+
+    kernel_name: str
+    timeout: int | None
+    jobs: int | None
+    features: bool  # the notebooks read the features (they declare an exposure window)
+
+
+def _run_locked(out, source, destination, params, rules, notebooks, how: Execution, results_schema):
     """The run itself, while its lock is held: built aside, then moved into place."""
     run = RunDir(out.parent / f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(run.path, ignore_errors=True)
@@ -170,7 +188,7 @@ def _run_locked(out, source, destination, params, rules, notebooks, kernel_name,
     )
     try:
         reserve_space(run.path)
-        result = _run_in(run, source, params, notebooks, manifest, kernel_name, timeout, out.parent)
+        result = _run_in(run, source, params, notebooks, manifest, how, out.parent)
         if result.exit_code == 0 and rules:
             result = _alerts(rules, run, manifest, result)
         if result.exit_code == 0 and destination:
@@ -202,7 +220,7 @@ def _write_index(reports_dir: Path) -> None:
         logger.warning("The run finished, but %s/index.html could not be refreshed: %s", reports_dir, exc)
 
 
-def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, kernel_name, timeout, parent):
+def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, how: Execution, parent):
     runs = manifest.notebooks
     logger.info("Validating %s", source.shown)
     try:
@@ -231,26 +249,12 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     if precomputed:
         start_from(precomputed, run)
     todo = [nb for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
+    if how.features and not precomputed:  # built once, read by every notebook
+        _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
     values = _runner_values(dataset, params)
+    jobs = _jobs(how.jobs, dataset)
     del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
-    with Kernels(kernel_name, str(run.path)) as kernels:
-        for i, (nb, status) in enumerate(zip(notebooks, runs, strict=True), start=1):
-            if nb not in todo:
-                status.status, status.reason = "skipped", NOT_FROM_FEATURES[nb.name]
-                logger.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, status.reason)
-                continue
-            if nb.name.startswith("00_"):
-                _compare_with_previous(run, parent, manifest)
-            label = f"[{i}/{len(notebooks)}] {nb.name}"
-            logger.info("%s ...", label)
-            with progress.watch(label, run.logs / "progress.txt"):
-                _execute(nb, run, values, status, kernels, timeout, more=nb is not todo[-1])
-                _write_page(run, nb, todo, status)
-            logger.info("%s %s in %.1f s", label, status.status, status.seconds)
-            if status.status == "failed":
-                for later in runs[i:]:
-                    later.status = "skipped"
-                break
+    _execute_all(run, notebooks, todo, values, manifest, how, jobs, parent)
     failed = next((r for r in runs if r.status == "failed"), None)
     if failed:
         where = f" at cell [{failed.failed_cell}] ({failed.failed_source})" if failed.failed_cell else ""
@@ -259,6 +263,30 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
         return RunResult(run.path, "failed", 1, message, runs)
     manifest.status = "succeeded"
     return RunResult(run.path, "succeeded", 0, "all notebooks succeeded", runs)
+
+
+def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: Execution, jobs, parent):
+    """Execute the notebooks of ``todo``, ``jobs`` at a time where they do not wait for one
+    another (:mod:`cxlab.scheduler`); the others are skipped, saying why."""
+    status_of = dict(zip(notebooks, manifest.notebooks, strict=True))
+    labels = {nb: f"[{i}/{len(notebooks)}] {nb.name}" for i, nb in enumerate(notebooks, start=1)}
+    for nb in notebooks:
+        if nb not in todo:
+            status_of[nb].status, status_of[nb].reason = "skipped", NOT_FROM_FEATURES[nb.name]
+            logger.info("%s skipped: %s", labels[nb], status_of[nb].reason)
+
+    def execute(nb: Path) -> bool:
+        if nb.name.startswith("00_"):
+            _compare_with_previous(run, parent, manifest)
+        logger.info("%s ...", labels[nb])
+        _execute(nb, run, values, status_of[nb], kernels, how.timeout, labels[nb], todo)
+        logger.info("%s %s in %.1f s", labels[nb], status_of[nb].status, status_of[nb].seconds)
+        return status_of[nb].status == "succeeded"
+
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    with Kernels(how.kernel_name, str(run.path), run.logs, len(todo), threads) as kernels:
+        for nb in execute_all(dependencies(todo), jobs, execute, kernels.stop_all):
+            status_of[nb].status = "skipped"
 
 
 def _compare_with_previous(run: RunDir, parent: Path, manifest: Manifest) -> None:
@@ -316,9 +344,9 @@ def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _execute(nb: Path, run: RunDir, values: dict, status: NotebookRun, kernels: Kernels, timeout, *, more):
-    """Execute ``nb`` into the run (its kernel's output in ``logs/``); ``more``: start the next
-    notebook's kernel meanwhile."""
+def _execute(nb: Path, run: RunDir, values, status: NotebookRun, kernels: Kernels, timeout, label, todo):
+    """Execute ``nb`` into the run (its kernel's output in ``logs/``, its progress relayed to
+    the log under ``label``) and write its page."""
     import papermill as pm
 
     declared = pm.inspect_notebook(str(nb))
@@ -328,16 +356,13 @@ def _execute(nb: Path, run: RunDir, values: dict, status: NotebookRun, kernels: 
     start = time.perf_counter()
     km = None
     try:
-        km = kernels.take()
-        if more:
-            kernels.prepare()
-        with log.open("w", encoding="utf-8") as stream:
+        km, relay = kernels.take()
+        with log.open("w", encoding="utf-8") as stream, progress.watch(label, relay):
             pm.execute_notebook(
                 str(nb),
                 str(target),
-                cwd=str(run.path),
                 kernel_name=kernels.kernel_name,
-                km=km,
+                km=km,  # started in the run folder: papermill's cwd would change the runner's
                 parameters={k: v for k, v in values.items() if k in declared},
                 progress_bar=False,
                 execution_timeout=timeout,
@@ -354,7 +379,31 @@ def _execute(nb: Path, run: RunDir, values: dict, status: NotebookRun, kernels: 
     finally:
         if km is not None:
             kernels.stop(km)
+    _write_page(run, nb, todo, status)
     status.seconds = round(time.perf_counter() - start, 2)
+
+
+def _write_features(run: RunDir, dataset: Dataset, window: int) -> None:
+    """The per-customer features every analysis notebook reads (built once per run)."""
+    from cxlab.journeys import build_features
+    from cxlab.session import FEATURES
+
+    with progress.watch("Features"):
+        run.write_table(FEATURES, build_features(dataset, exposure_window_days=window))
+
+
+# A dataset larger than this in memory runs its notebooks one at a time: each running
+# notebook holds its own copy, with its features and results (about 4x the data at its peak).
+PARALLEL_BYTES = 300 * 2**20
+
+
+def _jobs(asked: int | None, dataset: Dataset) -> int:
+    """How many notebooks run at once: as asked, else one per core (at most two) for data of
+    up to PARALLEL_BYTES, else one."""
+    if asked:
+        return asked
+    size = sum(t.estimated_size() for t in (dataset.customers, dataset.interactions, dataset.surveys))
+    return min(2, os.cpu_count() or 1) if size <= PARALLEL_BYTES else 1
 
 
 def _write_page(run: RunDir, nb: Path, notebooks: list[Path], status: NotebookRun) -> None:

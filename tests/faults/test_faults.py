@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 
@@ -90,11 +91,28 @@ def test_sigkill_of_the_runner_leaves_leftovers_the_next_run_cleans_and_reports(
     assert hidden(runs) == [] and manifest(runs / "weekly")["status"] == "succeeded"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_sigterm_or_ctrl_c_ends_the_run_as_failed_with_what_succeeded(tiny, tmp_path, notebooks, sig):
+@pytest.fixture(scope="module")
+def side_by_side(notebooks, tmp_path_factory) -> Path:
+    """The same two notebooks, declared independent: they run at the same time."""
+    folder = tmp_path_factory.mktemp("side_by_side")
+    for path in notebooks.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        nb.metadata["cxlab"] = {"needs": []}
+        nbformat.write(nb, folder / path.name)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("sig", "together"), [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)]
+)
+def test_sigterm_or_ctrl_c_ends_the_run_as_failed_with_what_succeeded(
+    tiny, tmp_path, notebooks, side_by_side, sig, together
+):
     runs = tmp_path / "runs"
-    process = start(tiny, runs / "r", notebooks, "sleep_seconds=60")
+    process = start(tiny, runs / "r", side_by_side if together else notebooks, "sleep_seconds=60")
     wait_for(".r.partial-*/tables/second.started", runs)
+    if together:
+        wait_for(".r.partial-*/html/01_first.html", runs)  # the first one has finished
     children = psutil.Process(process.pid).children(recursive=True)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)
@@ -123,7 +141,7 @@ def mounted_disk(path: Path, size: str) -> Path:
     [
         ("600k", False, None),  # too small for the run's reserve: fails before any notebook
         ("2m", False, "02_second.ipynb"),  # the notebook fills the disk itself
-        ("2m", True, "02_journey_map.ipynb"),  # the real notebooks outgrow it
+        ("2m", True, None),  # the real notebooks outgrow it (which one first depends on timing)
     ],
 )
 def test_a_full_disk_ends_the_run_as_failed_in_one_line(tiny, tmp_path, notebooks, size, packaged, failed_at):
