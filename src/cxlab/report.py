@@ -379,6 +379,8 @@ def _execute(nb: Path, run: RunDir, values, status: NotebookRun, kernels: Kernel
     finally:
         if km is not None:
             kernels.stop(km)
+            if relay.exists():  # named after the notebook it ran
+                relay.replace(run.logs / f"{nb.stem}.progress.txt")
     _write_page(run, nb, todo, status)
     status.seconds = round(time.perf_counter() - start, 2)
 
