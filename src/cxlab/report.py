@@ -21,7 +21,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +152,8 @@ def run_analysis(
     destination = results_destination(results_to)
     with run_lock(out):
         clean_leftovers(out.parent)
-        features = any("exposure_window_days" in p for p in declared.values())
-        how = Execution(kernel_name, timeout, jobs, features)
+        reads_features = any("exposure_window_days" in p for p in declared.values())
+        how = Execution(kernel_name, timeout, jobs, reads_features)
         return _run_locked(out, source, destination, params, rules, notebooks, how, results_schema)
 
 
@@ -171,7 +171,7 @@ class Execution:
     kernel_name: str
     timeout: int | None
     jobs: int | None
-    features: bool  # the notebooks read the features (they declare an exposure window)
+    reads_features: bool  # the notebooks read the features (they declare an exposure window)
 
 
 def _run_locked(out, source, destination, params, rules, notebooks, how: Execution, results_schema):
@@ -249,12 +249,12 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     if precomputed:
         start_from(precomputed, run)
     todo = [nb for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
-    if how.features and not precomputed:  # built once, read by every notebook
+    if how.reads_features and not precomputed:  # built once, read by every notebook
         _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
     values = _runner_values(dataset, params)
-    jobs = _jobs(how.jobs, dataset)
+    how = replace(how, jobs=_jobs(how.jobs, dataset))
     del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
-    _execute_all(run, notebooks, todo, values, manifest, how, jobs, parent)
+    _execute_all(run, notebooks, todo, values, manifest, how, parent)
     failed = next((r for r in runs if r.status == "failed"), None)
     if failed:
         where = f" at cell [{failed.failed_cell}] ({failed.failed_source})" if failed.failed_cell else ""
@@ -265,8 +265,8 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     return RunResult(run.path, "succeeded", 0, "all notebooks succeeded", runs)
 
 
-def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: Execution, jobs, parent):
-    """Execute the notebooks of ``todo``, ``jobs`` at a time where they do not wait for one
+def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: Execution, parent):
+    """Execute the notebooks of ``todo``, ``how.jobs`` at a time where they do not wait for one
     another (:mod:`cxlab.scheduler`); the others are skipped, saying why."""
     status_of = dict(zip(notebooks, manifest.notebooks, strict=True))
     labels = {nb: f"[{i}/{len(notebooks)}] {nb.name}" for i, nb in enumerate(notebooks, start=1)}
@@ -283,9 +283,9 @@ def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: 
         logger.info("%s %s in %.1f s", labels[nb], status_of[nb].status, status_of[nb].seconds)
         return status_of[nb].status == "succeeded"
 
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    threads = max(1, (os.cpu_count() or 1) // how.jobs) if how.jobs > 1 else None
     with Kernels(how.kernel_name, str(run.path), run.logs, len(todo), threads) as kernels:
-        for nb in execute_all(dependencies(todo), jobs, execute, kernels.stop_all):
+        for nb in execute_all(dependencies(todo), how.jobs, execute, kernels.stop_all):
             status_of[nb].status = "skipped"
 
 

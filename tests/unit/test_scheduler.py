@@ -103,3 +103,17 @@ def test_an_interruption_stops_the_running_notebooks_and_goes_on(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         execute_all(dependencies(notebooks), 2, execute, stop)
     assert stopped and release.is_set()
+
+
+ARCHETYPES_READ = ("run.archetypes", "run.landmark_archetypes", "run.archetype_alternatives")
+
+
+def test_every_packaged_notebook_that_reads_the_archetypes_waits_for_their_notebook():
+    from cxlab.parameters import list_notebooks, packaged_notebooks
+
+    notebooks = list_notebooks(packaged_notebooks())
+    needs = dependencies(notebooks)
+    archetypes = packaged_notebooks() / "03_archetypes.ipynb"
+    readers = [nb for nb in notebooks if any(r in nb.read_text(encoding="utf-8") for r in ARCHETYPES_READ)]
+    assert readers and all(archetypes in needs[nb] for nb in readers if nb != archetypes)
+    assert needs[notebooks[-1]] == set(notebooks[:-1])  # the summary waits for every page
