@@ -1,6 +1,6 @@
 """What the static charts (:mod:`cxlab.plotting`) and the interactive ones
 (:mod:`cxlab.interactive`) share: one colour per stage and per archetype on every chart of a
-run, and the columns of the journey-flow diagram.
+run, the columns of the journey-flow diagram, and the points a retention curve is drawn with.
 
 Examples
 --------
@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import seaborn as sns
 
@@ -52,3 +53,21 @@ def flow_columns(flows: pl.DataFrame) -> dict[str, list[tuple[str, int]]]:
         if sizes:
             columns[stage] = sorted(sizes, key=lambda t: (t[0] in ("(none)", "other"), -t[1]))
     return columns
+
+
+CURVE_POINTS = 500
+"""The most points a Kaplan–Meier curve is drawn with. A curve has a step at every distinct
+time: a million customers' took 14 s to draw and filled the page, and beyond a few hundred
+points on a chart's width the steps look the same."""
+
+
+def curve_points(kmf, points: int = CURVE_POINTS) -> tuple[np.ndarray, ...]:
+    """Days, retention and its 95% band of a fitted ``KaplanMeierFitter``: at every step, or
+    for a longer curve its value on ``points`` evenly spaced days (the step in force there)."""
+    days = kmf.survival_function_.index.to_numpy()
+    at = np.arange(len(days))
+    if len(days) > points:
+        days = np.linspace(days[0], days[-1], points)
+        at = np.searchsorted(kmf.survival_function_.index.to_numpy(), days, side="right") - 1
+    band = kmf.confidence_interval_survival_function_.to_numpy()[at]
+    return days, kmf.survival_function_.to_numpy()[at, 0], band[:, 0], band[:, 1]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from cxlab.charting import archetype_colors, flow_columns, stage_colors
+from cxlab.charting import archetype_colors, curve_points, flow_columns, stage_colors
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 CONFIG = {"displaylogo": False, "responsive": True}
@@ -76,9 +76,7 @@ def retention_curves(fitters: dict, *, title: str, xlabel: str):
     go, figure = _go(), _go().Figure()
     colors = archetype_colors(fitters)
     for name, kmf in fitters.items():
-        days = kmf.survival_function_.index.to_numpy()
-        value = kmf.survival_function_.iloc[:, 0].to_numpy()
-        low, high = (kmf.confidence_interval_.iloc[:, i].to_numpy() for i in (0, 1))
+        days, value, low, high = curve_points(kmf)
         color, group = colors[name], str(name)
         band = np.concatenate([days, days[::-1]]), np.concatenate([high, low[::-1]])
         figure.add_trace(go.Scatter(

@@ -13,7 +13,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from cxlab.charting import archetype_colors, flow_columns, stage_colors
+from cxlab.charting import archetype_colors, curve_points, flow_columns, stage_colors
 
 
 def use_style(*, interactive: bool = False) -> None:
@@ -452,7 +452,9 @@ def plot_retention_curves(
     ax = _axes(ax)
     colors = archetype_colors(fitters)
     for name, kmf in fitters.items():
-        kmf.plot_survival_function(ax=ax, ci_show=True, color=colors[name])
+        days, value, low, high = curve_points(kmf)
+        ax.step(days, value, where="post", color=colors[name], label=str(name))
+        ax.fill_between(days, low, high, step="post", color=colors[name], alpha=0.25, linewidth=0)
     ax.yaxis.set_major_formatter(PercentFormatter(1))
     ax.set(title=title, xlabel=xlabel, ylabel="still retained")
     ax.legend(frameon=False, fontsize="small")

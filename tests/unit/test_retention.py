@@ -167,3 +167,20 @@ def test_retention_difference_when_every_analysed_customer_churned():
     difference = retention.retention_difference(retention.touchpoint_hazard_ratios(landmark), n_bootstrap=3)
     chat = difference.summary.filter(touchpoint="chat").row(0, named=True)
     assert chat["ci_low"] < chat["estimate"] < chat["ci_high"]
+
+
+def test_a_long_curve_is_drawn_with_its_values_on_a_grid_and_a_short_one_at_every_step():
+    from lifelines import KaplanMeierFitter
+
+    from cxlab.charting import CURVE_POINTS, curve_points
+
+    rng = np.random.default_rng(0)
+    durations = rng.exponential(200, 20_000)  # 20,000 distinct times
+    kmf = KaplanMeierFitter().fit(durations, rng.random(20_000) < 0.7)
+    days, value, low, high = curve_points(kmf)
+    assert len(days) == CURVE_POINTS and days[0] == 0 and days[-1] == kmf.timeline.max()
+    np.testing.assert_allclose(value, kmf.survival_function_at_times(days).to_numpy())  # lifelines' own
+    assert np.all((low <= value) & (value <= high))
+    short = KaplanMeierFitter().fit([5.0, 10.0, 10.0, 30.0], [True, True, False, True])
+    days, value, _, _ = curve_points(short)
+    assert days.tolist() == [0.0, 5.0, 10.0, 30.0] and value.tolist() == pytest.approx([1, 0.75, 0.5, 0])
