@@ -113,7 +113,7 @@ def run_analysis(
     jobs : int, optional
         Notebooks executed at once, each once the notebooks it reads from have succeeded
         (:mod:`cxlab.scheduler`). By default one per core, at most two, for data of up to
-        :data:`PARALLEL_BYTES` in memory, else one.
+        :data:`PARALLEL_BYTES` in memory (tables and features), else one.
 
     Returns
     -------
@@ -249,10 +249,12 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     if precomputed:
         start_from(precomputed, run)
     todo = [nb for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
+    features = precomputed.features if precomputed else None
     if how.reads_features and not precomputed:  # built once, read by every notebook
-        _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
+        features = _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
     values = _runner_values(dataset, params)
-    how = replace(how, jobs=_jobs(how.jobs, dataset))
+    how = replace(how, jobs=_jobs(how.jobs, dataset, features))
+    del features
     del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
     _execute_all(run, notebooks, todo, values, manifest, how, parent)
     failed = next((r for r in runs if r.status == "failed"), None)
@@ -385,26 +387,35 @@ def _execute(nb: Path, run: RunDir, values, status: NotebookRun, kernels: Kernel
     status.seconds = round(time.perf_counter() - start, 2)
 
 
-def _write_features(run: RunDir, dataset: Dataset, window: int) -> None:
+def _write_features(run: RunDir, dataset: Dataset, window: int) -> pl.DataFrame:
     """The per-customer features every analysis notebook reads (built once per run)."""
     from cxlab.journeys import build_features
     from cxlab.session import FEATURES
 
     with progress.watch("Features"):
-        run.write_table(FEATURES, build_features(dataset, exposure_window_days=window))
+        features = build_features(dataset, exposure_window_days=window)
+        run.write_table(FEATURES, features)
+    return features
 
 
-# A dataset larger than this in memory runs its notebooks one at a time: each running
-# notebook holds its own copy, with its features and results (about 4x the data at its peak).
+# Data larger than this in memory (tables and features) run their notebooks one at a time:
+# each running notebook holds its own copy with its results, about 4x the data at its peak
+# (6 GB for the 1.5 GB of a million customers' tables and features, measured).
 PARALLEL_BYTES = 300 * 2**20
 
 
-def _jobs(asked: int | None, dataset: Dataset) -> int:
+def _jobs(asked: int | None, dataset: Dataset, features: pl.DataFrame | None) -> int:
     """How many notebooks run at once: as asked, else one per core (at most two) for data of
     up to PARALLEL_BYTES, else one."""
     if asked:
         return asked
-    size = sum(t.estimated_size() for t in (dataset.customers, dataset.interactions, dataset.surveys))
+    tables = (
+        dataset.customers,
+        dataset.interactions,
+        dataset.surveys,
+        *([features] if features is not None else []),
+    )
+    size = sum(t.estimated_size() for t in tables)
     return min(2, os.cpu_count() or 1) if size <= PARALLEL_BYTES else 1
 
 

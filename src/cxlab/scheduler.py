@@ -82,7 +82,8 @@ def execute_all(
 
 def _waited_for(nb: Path, needs: dict[Path, set[Path]]) -> int:
     """How many notebooks wait for ``nb``, directly or through others."""
-    later = {other for other, wanted in needs.items() if nb in wanted}
-    for other in list(later):
-        later |= {more for more, wanted in needs.items() if other in wanted}
+    later, frontier = set(), {nb}
+    while frontier:
+        frontier = {other for other, wanted in needs.items() if wanted & frontier} - later
+        later |= frontier
     return len(later)

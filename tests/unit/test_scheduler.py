@@ -117,3 +117,11 @@ def test_every_packaged_notebook_that_reads_the_archetypes_waits_for_their_noteb
     readers = [nb for nb in notebooks if any(r in nb.read_text(encoding="utf-8") for r in ARCHETYPES_READ)]
     assert readers and all(archetypes in needs[nb] for nb in readers if nb != archetypes)
     assert needs[notebooks[-1]] == set(notebooks[:-1])  # the summary waits for every page
+
+
+def test_what_waits_through_others_counts_for_the_order(tmp_path):
+    from cxlab.scheduler import _waited_for
+
+    a, b, c, d = _notebooks(tmp_path, {"01_a": [], "02_b": ["01_a"], "03_c": ["02_b"], "04_d": ["03_c"]})
+    needs = dependencies([a, b, c, d])
+    assert [_waited_for(nb, needs) for nb in (a, b, c, d)] == [3, 2, 1, 0]
