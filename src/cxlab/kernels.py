@@ -34,20 +34,21 @@ _WARM = f"import importlib as _i; [_i.import_module(m) for m in {WARM_MODULES!r}
 
 
 class Kernels:
-    """Hands out started kernels for ``total`` notebooks, keeping one spare started. Each
-    kernel writes its progress lines to its own file in ``logs`` (``CXLAB_PROGRESS_FILE``).
-    Safe to use from several threads. Use as a context manager, so that no kernel (spare or
-    running) outlives the run."""
+    """Hands out started kernels for ``total`` notebooks, keeping ``ahead`` of them started
+    before they are needed (one per notebook that may run at once). Each kernel writes its
+    progress lines to its own file in ``logs`` (``CXLAB_PROGRESS_FILE``). Safe to use from
+    several threads. Use as a context manager, so that no kernel (spare or running) outlives
+    the run."""
 
     def __init__(
-        self, kernel_name: str, cwd: str, logs: Path, total: int, threads: int | None = None
+        self, kernel_name: str, cwd: str, logs: Path, total: int, ahead: int = 1, threads: int | None = None
     ) -> None:
-        self.kernel_name, self.cwd, self.logs, self.left = kernel_name, cwd, logs, total
+        self.kernel_name, self.cwd, self.logs, self.left, self.ahead = kernel_name, cwd, logs, total, ahead
         # Kernels running side by side share the cores: OpenMP and BLAS threads beyond a
         # kernel's share would wait on each other (k-means took 3x as long, measured).
         self.threads = {v: str(threads) for v in THREAD_VARIABLES} if threads else {}
         self.arguments = _arguments(kernel_name)
-        self.spare = None
+        self.spares: list = []
         self.running: set = set()
         self.files: dict = {}  # kernel manager -> its progress file
         self.numbers = itertools.count(1)
@@ -55,28 +56,33 @@ class Kernels:
         self.closed = False
 
     def __enter__(self) -> Kernels:
+        self._top_up()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop_all()
 
     def take(self):
-        """A started kernel manager for the next notebook (the spare, or a new one), and the
-        file its progress lines go to; the spare for a later notebook is started meanwhile."""
+        """A started kernel manager for the next notebook (a spare, or a new one), and the
+        file its progress lines go to; spares for later notebooks are started meanwhile."""
         with self.lock:
-            km, self.spare = self.spare, None
+            km = self.spares.pop(0) if self.spares else None
             self.left -= 1
         km = km or self._start()
         with self.lock:
             closed = self.closed
             if not closed:
                 self.running.add(km)
-                if self.left > 0 and self.spare is None:
-                    self.spare = self._start()
         if closed:  # the run was stopped while this kernel started
             self.stop(km)
             raise RuntimeError("the run was stopped")
+        self._top_up()
         return km, self.files[km]
+
+    def _top_up(self) -> None:
+        with self.lock:
+            while not self.closed and len(self.spares) < min(self.ahead, self.left):
+                self.spares.append(self._start())
 
     def stop(self, km) -> None:
         """Shut ``km``'s kernel down (the caller owns the kernels it took); one that died
@@ -90,9 +96,9 @@ class Kernels:
                 logger.debug("kernel shut-down: %s", exc)
 
     def stop_all(self) -> None:
-        """Shut down the spare and every running kernel (an interrupted run)."""
+        """Shut down the spares and every running kernel (an interrupted run)."""
         with self.lock:
-            kernels, self.spare = [*self.running, *([self.spare] if self.spare else [])], None
+            kernels, self.spares = [*self.running, *self.spares], []
             self.closed = True
         for km in kernels:
             self.stop(km)

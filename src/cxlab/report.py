@@ -249,14 +249,15 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     if precomputed:
         start_from(precomputed, run)
     todo = [nb for nb in notebooks if not (precomputed and nb.name in NOT_FROM_FEATURES)]
-    features = precomputed.features if precomputed else None
-    if how.reads_features and not precomputed:  # built once, read by every notebook
-        features = _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
+    how = replace(how, jobs=_jobs(how.jobs, dataset, precomputed))
     values = _runner_values(dataset, params)
-    how = replace(how, jobs=_jobs(how.jobs, dataset, features))
-    del features
-    del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
-    _execute_all(run, notebooks, todo, values, manifest, how, parent)
+    threads = max(1, (os.cpu_count() or 1) // how.jobs) if how.jobs > 1 else None
+    # The first kernels start (and import cxlab) while the runner builds the features.
+    with Kernels(how.kernel_name, str(run.path), run.logs, len(todo), how.jobs, threads) as kernels:
+        if how.reads_features and not precomputed:  # built once, read by every notebook
+            _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
+        del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
+        _execute_all(run, notebooks, todo, values, manifest, how, parent, kernels)
     failed = next((r for r in runs if r.status == "failed"), None)
     if failed:
         where = f" at cell [{failed.failed_cell}] ({failed.failed_source})" if failed.failed_cell else ""
@@ -267,7 +268,7 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     return RunResult(run.path, "succeeded", 0, "all notebooks succeeded", runs)
 
 
-def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: Execution, parent):
+def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: Execution, parent, kernels):
     """Execute the notebooks of ``todo``, ``how.jobs`` at a time where they do not wait for one
     another (:mod:`cxlab.scheduler`); the others are skipped, saying why."""
     status_of = dict(zip(notebooks, manifest.notebooks, strict=True))
@@ -285,10 +286,8 @@ def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: 
         logger.info("%s %s in %.1f s", labels[nb], status_of[nb].status, status_of[nb].seconds)
         return status_of[nb].status == "succeeded"
 
-    threads = max(1, (os.cpu_count() or 1) // how.jobs) if how.jobs > 1 else None
-    with Kernels(how.kernel_name, str(run.path), run.logs, len(todo), threads) as kernels:
-        for nb in execute_all(dependencies(todo), how.jobs, execute, kernels.stop_all):
-            status_of[nb].status = "skipped"
+    for nb in execute_all(dependencies(todo), how.jobs, execute, kernels.stop_all):
+        status_of[nb].status = "skipped"
 
 
 def _compare_with_previous(run: RunDir, parent: Path, manifest: Manifest) -> None:
@@ -387,15 +386,13 @@ def _execute(nb: Path, run: RunDir, values, status: NotebookRun, kernels: Kernel
     status.seconds = round(time.perf_counter() - start, 2)
 
 
-def _write_features(run: RunDir, dataset: Dataset, window: int) -> pl.DataFrame:
+def _write_features(run: RunDir, dataset: Dataset, window: int) -> None:
     """The per-customer features every analysis notebook reads (built once per run)."""
     from cxlab.journeys import build_features
     from cxlab.session import FEATURES
 
     with progress.watch("Features"):
-        features = build_features(dataset, exposure_window_days=window)
-        run.write_table(FEATURES, features)
-    return features
+        run.write_table(FEATURES, build_features(dataset, exposure_window_days=window))
 
 
 # Data larger than this in memory (tables and features) run their notebooks one at a time:
@@ -404,18 +401,14 @@ def _write_features(run: RunDir, dataset: Dataset, window: int) -> pl.DataFrame:
 PARALLEL_BYTES = 300 * 2**20
 
 
-def _jobs(asked: int | None, dataset: Dataset, features: pl.DataFrame | None) -> int:
+def _jobs(asked: int | None, dataset: Dataset, precomputed) -> int:
     """How many notebooks run at once: as asked, else one per core (at most two) for data of
-    up to PARALLEL_BYTES, else one."""
+    up to PARALLEL_BYTES, else one. Features not built yet count as large as the tables (0.9x
+    at a million customers and on the sample)."""
     if asked:
         return asked
-    tables = (
-        dataset.customers,
-        dataset.interactions,
-        dataset.surveys,
-        *([features] if features is not None else []),
-    )
-    size = sum(t.estimated_size() for t in tables)
+    tables = sum(t.estimated_size() for t in (dataset.customers, dataset.interactions, dataset.surveys))
+    size = tables + (precomputed.features.estimated_size() if precomputed else tables)
     return min(2, os.cpu_count() or 1) if size <= PARALLEL_BYTES else 1
 
 
