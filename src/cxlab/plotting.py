@@ -543,9 +543,20 @@ def plot_driver_quadrant(drivers: pl.DataFrame, *, ax: Axes | None = None) -> Ax
     data = drivers.filter(pl.col("method") == method)
     ax = _axes(ax, (8, 6))
     spread = [data["mean_score"] - data["score_ci_low"], data["score_ci_high"] - data["mean_score"]]
-    ax.errorbar(data["importance"], data["mean_score"], yerr=spread, fmt="o", markersize=7, capsize=3)
-    for r in data.iter_rows(named=True):
-        ax.annotate(f" {r['driver'].replace('_', ' ')}", (r["importance"], r["mean_score"]), fontsize="small")
+    points, _, _ = ax.errorbar(
+        data["importance"], data["mean_score"], yerr=spread, fmt="o", markersize=7, capsize=3
+    )
+    points.set_zorder(5)  # above the labels' boxes; the intervals stay below them
+    labels = [
+        ax.text(
+            r["importance"], r["mean_score"], r["driver"].replace("_", " "), fontsize="small", bbox=LABEL_BOX
+        )
+        for r in data.iter_rows(named=True)
+    ]
+    steps = np.linspace(0, 1, 40)  # points along each interval, which the labels keep off
+    along = [(r["importance"], r["score_ci_low"] + t * (r["score_ci_high"] - r["score_ci_low"]))
+             for r in data.iter_rows(named=True) for t in steps]  # fmt: skip
+    _place_labels(ax, labels, along)
     ax.axvline(data["importance"].median(), color="grey", linestyle="--", linewidth=1)
     ax.axhline(data["mean_score"].mean(), color="grey", linestyle="--", linewidth=1)
     ax.text(0.98, 0.02, "fix first", transform=ax.transAxes, ha="right", va="bottom", color="grey")
@@ -555,6 +566,22 @@ def plot_driver_quadrant(drivers: pl.DataFrame, *, ax: Axes | None = None) -> Ax
         ylabel="mean rating (dashed: mean of the drivers)",
     )
     return ax
+
+
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
+"""Behind a point label: legible where it has to cross a line."""
+
+
+def _place_labels(ax: Axes, labels: list, avoid: list[tuple[float, float]]) -> None:
+    """Move point labels apart (adjustText) so that none overlaps another label, the points
+    in ``avoid`` or the frame, with a faint line back to its point when it moved."""
+    from adjustText import adjust_text
+
+    ax.margins(x=0.12, y=0.08)  # room for labels next to the outermost points
+    x, y = zip(*avoid, strict=True) if avoid else ((), ())
+    adjust_text(
+        labels, x=list(x), y=list(y), ax=ax, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6}
+    )
 
 
 def plot_segment_scores(scores: pl.DataFrame, *, metric: str = "nps", ax: Axes | None = None) -> Axes:

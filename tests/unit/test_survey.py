@@ -102,3 +102,25 @@ def test_nps_interval_covers_the_true_score_about_95_percent_of_the_time():
     draws = rng.choice([10, 8, 3], p=[0.40, 0.35, 0.25], size=(2_000, 200))
     covered = [low <= truth <= high for _, low, high in map(nps_interval, draws)]
     assert 0.93 <= np.mean(covered) <= 0.97
+
+
+def test_driver_labels_on_the_fix_first_chart_neither_overlap_nor_leave_the_frame():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cxlab.plotting import plot_driver_quadrant
+
+    names = ["mobile_app", "checkout_payment", "website", "billing", "support_team", "delivery"]
+    importance = [0.057, 0.072, 0.093, 0.12, 0.195, 0.258]  # the crowded left of the sample's chart
+    scores = [3.565, 3.561, 3.557, 3.566, 3.54, 3.591]
+    drivers = pl.DataFrame({
+        "driver": names, "method": "lmg", "importance": importance, "mean_score": scores,
+        "score_ci_low": [s - 0.03 for s in scores], "score_ci_high": [s + 0.03 for s in scores],
+    })  # fmt: skip
+    ax = plot_driver_quadrant(drivers)
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().strip().replace(" ", "_") in names]
+    frame = ax.get_window_extent(renderer)
+    assert len(boxes) == len(names)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
