@@ -119,7 +119,8 @@ def test_driver_labels_on_the_fix_first_chart_neither_overlap_nor_leave_the_fram
     })  # fmt: skip
     ax = plot_driver_quadrant(drivers)
     renderer = ax.figure.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().strip().replace(" ", "_") in names]
+    labels = [t for t in ax.texts if t.get_text().strip().replace(" ", "_") in names]
+    boxes = [t.get_window_extent(renderer) for t in labels]
     frame = ax.get_window_extent(renderer)
     assert len(boxes) == len(names)
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
