@@ -68,6 +68,12 @@ class Kernels:
         with self.lock:
             km = self.spares.pop(0) if self.spares else None
             self.left -= 1
+        if km is not None and not asyncio.run(km.is_alive()):
+            # It died starting: another process took a port it had picked (ZMQ "Address
+            # already in use"), a race of kernels started at once. A new one picks again.
+            logger.info("A kernel started ahead had died; starting another")
+            self.stop(km)
+            km = None
         km = km or self._start()
         with self.lock:
             closed = self.closed
