@@ -49,6 +49,9 @@ def _show_progress() -> None:
     log.handlers[:] = [handler]
     log.setLevel(logging.INFO)
     log.propagate = False
+    # A notebook thread's event loop can be left with nbclient's kernel poller pending when the
+    # run ends; asyncio then prints "Task was destroyed but it is pending!": noise, not the outcome.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
