@@ -28,7 +28,7 @@ MIN_EXPOSED = 50
 """Fewest exposed (and unexposed) customers for a touchpoint effect to be estimated."""
 
 N_BOOTSTRAP = 40
-"""Bootstrap refits of the Cox model for the retention-difference intervals."""
+"""Bootstrap refits of the stratified Cox model for the RMST intervals of time-varying effects."""
 
 DRIVER_N_BOOTSTRAP = 200
 """Bootstrap resamples of the responses for the key-driver intervals."""

@@ -39,9 +39,7 @@ def test_null_touchpoints_are_rarely_claimed():
     null_share, false_share = [], []
     for seed in range(20):
         cox = retention.touchpoint_hazard_ratios(_landmark(seed), min_exposed=50)
-        difference = retention.retention_difference(
-            cox, n_bootstrap=2, random_state=seed
-        )  # no intervals used
+        difference = retention.retention_difference(cox)
         sentences = retention.describe_differences(
             difference.summary, exposure_window_days=30, horizon_days=180
         )
@@ -71,7 +69,7 @@ def test_the_leadership_page_names_no_touchpoint_planted_at_zero(seed, tmp_path)
     run.write_table("archetypes.csv", model.assign(run.features))
     landmark = retention.landmark_data(run.features, archetypes=run.landmark_archetypes)
     cox = retention.touchpoint_hazard_ratios(landmark)
-    difference = retention.retention_difference(cox, n_bootstrap=5, random_state=seed)
+    difference = retention.retention_difference(cox)
     sensitivity = retention.archetype_sensitivity(run.features, run.archetype_alternatives(), cox)
     impact = retention.impact_table(cox, difference, sensitivity=sensitivity)
     findings = summary.Findings(None, None, impact, None, None, None).touchpoint_findings()

@@ -41,7 +41,7 @@ def test_retention_curves_and_effects_show_the_same_numbers_as_the_results(landm
     assert sorted(t.name for t in lines) == sorted(curves.fitters)
     kmf = curves.fitters[lines[0].name]
     assert np.allclose(lines[0].y, kmf.survival_function_at_times(lines[0].x).to_numpy())  # on its drawn days
-    difference = retention.retention_difference(retention.touchpoint_hazard_ratios(landmark), n_bootstrap=20)
+    difference = retention.retention_difference(retention.touchpoint_hazard_ratios(landmark))
     bars = interactive.retention_effects(difference.summary).data[0]
     rows = difference.summary.filter(method="retention_diff").drop_nulls("estimate").sort("estimate")
     assert np.allclose(bars.x, 100 * rows["estimate"].to_numpy())

@@ -108,7 +108,7 @@ def test_no_churn_means_nothing_to_estimate():
 def test_g_computation_agrees_with_lifelines_survival_predictions():
     # Reference: lifelines' own predict_survival_function, averaged with the exposure set to 1 and 0.
     cox = retention.touchpoint_hazard_ratios(_simulated(n=1_500), min_exposed=50)
-    table = retention.retention_difference(cox, horizon_days=180, n_bootstrap=5).summary
+    table = retention.retention_difference(cox, horizon_days=180).summary
     chat = table.filter(touchpoint="chat").row(0, named=True)
     X = cox.design.drop(columns=["duration", "churned"])
     mean_retention = [
@@ -164,7 +164,7 @@ def test_retention_difference_when_every_analysed_customer_churned():
     # All churned: the event column is constant, and the bootstrap must keep it (it was dropped).
     landmark = _simulated(n=1_500)
     landmark = Landmark(landmark.data.with_columns(pl.lit(True).alias("churned")), 30)
-    difference = retention.retention_difference(retention.touchpoint_hazard_ratios(landmark), n_bootstrap=3)
+    difference = retention.retention_difference(retention.touchpoint_hazard_ratios(landmark))
     chat = difference.summary.filter(touchpoint="chat").row(0, named=True)
     assert chat["ci_low"] < chat["estimate"] < chat["ci_high"]
 
