@@ -152,8 +152,7 @@ def run_analysis(
     destination = results_destination(results_to)
     with run_lock(out):
         clean_leftovers(out.parent)
-        reads_features = any("exposure_window_days" in p for p in declared.values())
-        how = Execution(kernel_name, timeout, jobs, reads_features)
+        how = Execution(kernel_name, timeout, jobs, declared)
         return _run_locked(out, source, destination, params, rules, notebooks, how, results_schema)
 
 
@@ -171,7 +170,12 @@ class Execution:
     kernel_name: str
     timeout: int | None
     jobs: int | None
-    reads_features: bool  # the notebooks read the features (they declare an exposure window)
+    declared: dict[str, dict]  # each notebook's parameters, by file name
+
+    @property
+    def reads_features(self) -> bool:
+        """Whether the notebooks read the features (they declare an exposure window)."""
+        return any("exposure_window_days" in p for p in self.declared.values())
 
 
 def _run_locked(out, source, destination, params, rules, notebooks, how: Execution, results_schema):
@@ -282,7 +286,8 @@ def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: 
         if nb.name.startswith("00_"):
             _compare_with_previous(run, parent, manifest)
         logger.info("%s ...", labels[nb])
-        _execute(nb, run, values, status_of[nb], kernels, how.timeout, labels[nb], todo)
+        wanted = {k: v for k, v in values.items() if k in how.declared[nb.name]}
+        _execute(nb, run, wanted, status_of[nb], kernels, how.timeout, labels[nb], todo)
         logger.info("%s %s in %.1f s", labels[nb], status_of[nb].status, status_of[nb].seconds)
         return status_of[nb].status == "succeeded"
 
@@ -346,11 +351,10 @@ def _runner_values(dataset: Dataset, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _execute(nb: Path, run: RunDir, values, status: NotebookRun, kernels: Kernels, timeout, label, todo):
-    """Execute ``nb`` into the run (its kernel's output in ``logs/``, its progress relayed to
-    the log under ``label``) and write its page."""
+    """Execute ``nb`` with the parameters ``values`` into the run (its kernel's output in
+    ``logs/``, its progress relayed to the log under ``label``) and write its page."""
     import papermill as pm
 
-    declared = pm.inspect_notebook(str(nb))
     target = run.notebooks / nb.name
     target.parent.mkdir(exist_ok=True)
     log = run.logs / f"{nb.stem}.log"  # the kernel's standard output and error
@@ -364,7 +368,7 @@ def _execute(nb: Path, run: RunDir, values, status: NotebookRun, kernels: Kernel
                 str(target),
                 kernel_name=kernels.kernel_name,
                 km=km,  # started in the run folder: papermill's cwd would change the runner's
-                parameters={k: v for k, v in values.items() if k in declared},
+                parameters=values,
                 progress_bar=False,
                 execution_timeout=timeout,
                 stdout_file=stream,
