@@ -26,7 +26,7 @@ import polars as pl
 
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS
 from cxlab.dataset import Dataset
-from cxlab.journeys import days, journey_events
+from cxlab.journeys import days, first_in_journey, journey_events
 from cxlab.results import Result
 from cxlab.rundir import OUTPUT_TABLES
 
@@ -44,7 +44,7 @@ def attribution_paths(
     churned = pl.col("is_churned") & (pl.col("churned_at") <= pl.col("horizon_at"))
     known = churned | (pl.col("horizon_at") <= end)
     events = events.with_columns((~churned).alias("retained"), known.alias("_known"))
-    per_customer = events.group_by("customer_id").agg(pl.col("_known").first())
+    per_customer = events.filter(first_in_journey()).select("_known")
     counts = {
         "known_outcome": int(per_customer["_known"].sum()),
         "unknown_outcome": int((~per_customer["_known"]).sum()),

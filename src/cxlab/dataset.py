@@ -121,6 +121,9 @@ class Dataset:
     surveys: pl.DataFrame
     touchpoints: pl.DataFrame
     report: LoadReport
+    # what analyses derive from the frames and share (cxlab.journeys.journey_events), with the
+    # frames it was derived from: a frame replaced since makes it stale
+    derived: dict[str, tuple] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def observation_end(self) -> datetime:

@@ -111,3 +111,17 @@ def test_window_parameter_is_checked(tiny):
     message = "'exposure_window_days' parameter of build_features must be an int >= 1"
     with pytest.raises(ValueError, match=message):
         build_features(load_dataset(tiny), exposure_window_days=0)
+
+
+def test_journey_events_are_kept_until_the_dataset_changes(tiny):
+    from cxlab.journeys import journey_events
+
+    dataset = load_dataset(tiny)
+    first = journey_events(dataset)
+    assert journey_events(dataset) is first  # kept: the journey tables share one
+    earlier = journey_events(dataset, datetime(2025, 2, 1))
+    assert earlier.height < first.height
+    dataset.interactions = dataset.interactions.filter(pl.col("customer_id") != "c1")
+    assert "c1" not in journey_events(dataset)["customer_id"].to_list()  # not the stale events
+    dataset.customers = dataset.customers.with_columns(pl.lit(None, pl.Datetime("us")).alias("churned_at"))
+    assert not journey_events(dataset)["is_churned"].any()
