@@ -194,11 +194,7 @@ def landmark_features(dataset: Dataset, *, exposure_window_days: int = 30) -> pl
     True
     """
     landmark = pl.col("signup_at") + timedelta(days=exposure_window_days)
-    early = (
-        dataset.interactions.join(dataset.customers.select("customer_id", "signup_at"), on="customer_id")
-        .filter(pl.col("timestamp") < landmark)
-        .select(dataset.interactions.columns)
-    )
+    early = journey_events(dataset).filter(pl.col("timestamp") < landmark).select(dataset.interactions.columns)
     vocabulary = feature_vocabulary(dataset, exposure_window_days=exposure_window_days)
     return build_features(
         replace(dataset, interactions=early), exposure_window_days=exposure_window_days, vocabulary=vocabulary
