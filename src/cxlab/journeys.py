@@ -194,7 +194,9 @@ def landmark_features(dataset: Dataset, *, exposure_window_days: int = 30) -> pl
     True
     """
     landmark = pl.col("signup_at") + timedelta(days=exposure_window_days)
-    early = journey_events(dataset).filter(pl.col("timestamp") < landmark).select(dataset.interactions.columns)
+    early = (
+        journey_events(dataset).filter(pl.col("timestamp") < landmark).select(dataset.interactions.columns)
+    )
     vocabulary = feature_vocabulary(dataset, exposure_window_days=exposure_window_days)
     return build_features(
         replace(dataset, interactions=early), exposure_window_days=exposure_window_days, vocabulary=vocabulary
@@ -263,7 +265,9 @@ def journey_events(dataset: Dataset, observation_end: datetime | None = None) ->
 
 
 def _journey_events(dataset: Dataset, end: datetime) -> pl.DataFrame:
-    events = dataset.interactions.filter(pl.col("timestamp") <= end)
+    events = dataset.interactions
+    if events.height and events["timestamp"].max() > end:  # else shared, not copied
+        events = events.filter(pl.col("timestamp") <= end)
     if not _is_journey_ordered(events):
         events = events.sort("customer_id", "timestamp", maintain_order=True)
     events = events.with_columns(pl.col("customer_id").rle_id().alias("journey"))
