@@ -112,14 +112,14 @@ def predict_retention(
             "known; otherwise there is nothing to predict"
         )
         return RetentionPrediction.not_estimable(reason, _IMPORTANCE, counts=counts, title=title)
-    X = _inputs(usable)
-    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=random_state)
+    X, names, categorical = _inputs(usable)
+    model = HistGradientBoostingClassifier(categorical_features=categorical, random_state=random_state)
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
     # On small data OpenMP threads cost more than they save: one thread is 5x faster at 600
     # customers on 2 cores (many short fits and predictions); large data keeps every core.
     with threadpool_limits(1 if usable.height < SMALL_DATA else None):
         predicted = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
-        importance = _importance(model, X, y, random_state)
+        importance = _importance(model, X, names, y, random_state)
     auc = [roc_auc_score(y[test], predicted[test]) for _, test in folds.split(X, y)]
     return RetentionPrediction(
         importance, counts, None, title, retained=y, predicted=predicted, auc_by_fold=auc,
@@ -140,20 +140,22 @@ MIN_USERS = 10
 long tail of rare touchpoints adds noise, and each costs a round of permutation importance."""
 
 
-def _inputs(data: pl.DataFrame) -> pd.DataFrame:
-    """Exposures as 0/1; attributes and archetype as pandas categoricals (native in the model)."""
+def _inputs(data: pl.DataFrame) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The model's inputs, their names and which are categorical: exposures as 0/1, attributes
+    and archetype as category codes (NaN when missing; native categories in the model). Codes
+    rather than a frame of pandas categoricals, which the model would re-encode at every
+    prediction: most of the permutation importance's time."""
     floor = max(MIN_USERS, 0.01 * data.height)
     rare = [c for c in data.columns if c.startswith("exposed_") and data[c].sum() < floor]
     frame = data.drop("customer_id", "duration", "churned", *rare).to_pandas()
-    for column in frame.columns:
-        if frame[column].dtype == bool:
-            frame[column] = frame[column].astype(np.int8)
-        elif not pd.api.types.is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].astype("category")
-    return frame
+    categorical = np.array([not pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns], dtype=bool)
+    for column in frame.columns[categorical]:
+        codes = frame[column].astype("category").cat.codes
+        frame[column] = codes.where(codes >= 0)  # -1 (missing) becomes NaN
+    return frame.to_numpy(np.float64), list(frame.columns), categorical
 
 
-def _importance(model, X: pd.DataFrame, y: np.ndarray, random_state: int) -> pl.DataFrame:
+def _importance(model, X: np.ndarray, names: list[str], y: np.ndarray, random_state: int) -> pl.DataFrame:
     """Permutation importance (drop in ROC AUC) on a held-out quarter."""
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=random_state
@@ -164,7 +166,7 @@ def _importance(model, X: pd.DataFrame, y: np.ndarray, random_state: int) -> pl.
     )
     return pl.DataFrame(
         {
-            "feature": list(X.columns),
+            "feature": names,
             "importance": result.importances_mean,
             "importance_sd": result.importances_std,
         }

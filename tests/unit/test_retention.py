@@ -161,7 +161,7 @@ def test_prediction_is_better_than_chance_and_leans_on_the_real_signals():
 
 
 def test_retention_difference_when_every_analysed_customer_churned():
-    # All churned: the event column is constant, and the bootstrap must keep it (it was dropped).
+    # All churned: every duration is an event time; the interval must still be computed.
     landmark = _simulated(n=1_500)
     landmark = Landmark(landmark.data.with_columns(pl.lit(True).alias("churned")), 30)
     difference = retention.retention_difference(retention.touchpoint_hazard_ratios(landmark))
