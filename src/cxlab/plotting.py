@@ -462,14 +462,18 @@ def plot_retention_curves(
 
 
 def plot_calibration(retained: np.ndarray, predicted: np.ndarray, *, ax: Axes | None = None) -> Axes:
-    """Predicted against observed retention in bins (a calibrated model follows the diagonal)."""
+    """Predicted against observed retention in tenths of the customers by predicted chance (a
+    calibrated model follows the diagonal). Equal-count bins: equal-width ones leave a few
+    customers in the extreme bins, whose shares then jump about."""
     from sklearn.calibration import CalibrationDisplay
 
     ax = _axes(ax, (5.5, 5))
-    CalibrationDisplay.from_predictions(retained, predicted, n_bins=10, ax=ax, name="gradient boosting")
+    CalibrationDisplay.from_predictions(
+        retained, predicted, n_bins=10, strategy="quantile", ax=ax, name="gradient boosting"
+    )
     ax.set(
         title="Calibration of the retention prediction",
-        xlabel="predicted chance of staying (bins of customers)",
+        xlabel="predicted chance of staying (tenths of the customers)",
         ylabel="share of them who stayed",
     )
     return ax

@@ -184,3 +184,19 @@ def test_a_long_curve_is_drawn_with_its_values_on_a_grid_and_a_short_one_at_ever
     short = KaplanMeierFitter().fit([5.0, 10.0, 10.0, 30.0], [True, True, False, True])
     days, value, _, _ = curve_points(short)
     assert days.tolist() == [0.0, 5.0, 10.0, 30.0] and value.tolist() == pytest.approx([1, 0.75, 0.5, 0])
+
+
+def test_calibration_points_are_tenths_of_the_customers_however_skewed_the_predictions():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cxlab.plotting import plot_calibration
+
+    rng = np.random.default_rng(0)
+    predicted = rng.beta(8, 2, 2_000)  # mostly 0.6-0.95: equal-width bins would leave some nearly empty
+    retained = rng.random(2_000) < predicted
+    ax = plot_calibration(retained, predicted)
+    x, y = next(line for line in ax.lines if line.get_label() == "gradient boosting").get_data()
+    assert len(x) == 10  # one point per tenth, each of 200 customers
+    # Calibrated by construction: a share of 200 has a standard error of at most 0.035
+    assert np.all(np.abs(np.asarray(y) - np.asarray(x)) < 0.1)
