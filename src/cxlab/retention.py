@@ -467,12 +467,12 @@ def touchpoint_hazard_ratios(
         elif check_ph:
             ph = _ph_p_values(model, design)
     rows = []
-    fitted = model.summary if estimable else None  # lifelines builds it anew on every access
+    estimates = model.summary if estimable else None  # lifelines builds it anew on every access
     for column, n in counts.items():
         row = {"touchpoint": column.removeprefix("exposed_"), "method": "cox_hr", "segment": segment}
         row |= {"n_exposed": n, "n_unexposed": data.height - n, "note": notes.get(column, "")}
         if column in estimable:
-            s = fitted.loc[column]
+            s = estimates.loc[column]
             row |= {"estimate": s["exp(coef)"], "ci_low": s["exp(coef) lower 95%"]}
             row |= {"ci_high": s["exp(coef) upper 95%"], "p_value": s["p"], "ph_p_value": ph.get(column)}
         rows.append(row)
