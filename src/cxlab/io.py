@@ -192,7 +192,9 @@ def as_raw_table(
     """``original`` (the source's own columns, plus the row number) with the mapping's column
     names applied; a missing required column raises, naming the source and the column."""
     spec = mapping.table(name)
-    original, ragged = _row_problems(original)
+    # One chunk per column: Parquet comes in one chunk per row group, and every later pass over
+    # a chunked column is slower (a contiguous copy made the 10M-event load 0.87x as long).
+    original, ragged = _row_problems(original.rechunk())
     if spec.questions:
         original = _unpivot_questions(original, spec.questions, source, mapping)
     renamed = _rename(original, source, name, spec.columns, mapping)
