@@ -257,7 +257,7 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     values = _runner_values(dataset, params)
     threads = max(1, (os.cpu_count() or 1) // how.jobs) if how.jobs > 1 else None
     # The first kernels start (and import cxlab) while the runner builds the features.
-    with Kernels(how.kernel_name, str(run.path), run.logs, len(todo), how.jobs, threads) as kernels:
+    with Kernels(how.kernel_name, str(run.path), run.logs, todo, how.jobs, threads) as kernels:
         if how.reads_features and not precomputed:  # built once, read by every notebook
             _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
         del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
@@ -361,7 +361,7 @@ def _execute(nb: Path, run: RunDir, values, status: NotebookRun, kernels: Kernel
     start = time.perf_counter()
     km = None
     try:
-        km, relay = kernels.take()
+        km, relay = kernels.take(nb.name)
         with log.open("w", encoding="utf-8") as stream, progress.watch(label, relay):
             pm.execute_notebook(
                 str(nb),
