@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import permutations
 
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 from sklearn.linear_model import LinearRegression
 
 from cxlab import build_features, load_dataset
-from cxlab.survey import _top2, lmg_importance, nps_interval, relative_weights, survey_scores
+from cxlab.survey import lmg_importance, nps_interval, relative_weights, survey_scores, wilson_interval
 from cxlab.voice import nps_followup, responder_comparison
 
 
@@ -20,13 +22,49 @@ def test_nps_and_its_trinomial_interval_by_hand():
     assert score == 0 and high == pytest.approx(100 * 1.96 / 3) and low == pytest.approx(-high)
 
 
-def test_top_two_box_share_with_wilson_interval():
-    share, low, high = _top2(np.array([5, 4, 3, 2, 1, 5, 5, 4, 1, 2]), top=5)
-    assert share == 0.5
-    # Wilson interval for 5 of 10: centre 0.5, half-width 1.96*sqrt(0.25/10 + 1.96^2/400)/(1 + 1.96^2/10)
-    z = 1.96
-    half = z * np.sqrt(0.25 / 10 + z**2 / 400) / (1 + z**2 / 10)
-    assert (low, high) == (pytest.approx(0.5 - half, abs=1e-3), pytest.approx(0.5 + half, abs=1e-3))
+def test_wilson_interval_is_scipys_for_every_count():
+    cells = pl.DataFrame(
+        [(k, n) for n in (1, 2, 7, 10, 250) for k in range(n + 1)], schema=["k", "n"], orient="row"
+    )
+    low, high = wilson_interval(pl.col("k"), pl.col("n"))
+    ours = cells.select(low=low, high=high)
+    scipy = [stats.binomtest(k, n).proportion_ci(method="wilson") for k, n in cells.iter_rows()]
+    assert ours["low"].to_numpy() == pytest.approx([c.low for c in scipy], abs=1e-12)
+    assert ours["high"].to_numpy() == pytest.approx([c.high for c in scipy], abs=1e-12)
+
+
+def test_top_two_box_share_and_mean_intervals_match_their_one_cell_formulas(tiny):
+    dataset = load_dataset(tiny)
+    rng = np.random.default_rng(0)
+    csat = rng.integers(1, 6, 40).astype(float)
+    dataset.surveys = pl.DataFrame(
+        {
+            "customer_id": "c1",
+            "responded_at": datetime(2025, 3, 1),
+            "response_id": [f"r{i}" for i in range(40)],
+            "metric": "csat",
+            "score": csat,
+            "touchpoint": "delivery",
+        }  # fmt: skip
+    )
+    cells = survey_scores(dataset).overall().filter(pl.col("touchpoint") == "delivery")
+    top2 = cells.filter(metric="csat_top2").row(0, named=True)
+    wilson = stats.binomtest(int((csat >= 4).sum()), 40).proportion_ci(method="wilson")
+    assert top2["score"] == (csat >= 4).mean() and (top2["ci_low"], top2["ci_high"]) == pytest.approx(wilson)
+    mean = cells.filter(metric="csat").row(0, named=True)
+    t = stats.t.interval(0.95, 39, loc=csat.mean(), scale=stats.sem(csat))
+    assert mean["score"] == pytest.approx(csat.mean()) and (mean["ci_low"], mean["ci_high"]) == pytest.approx(
+        t
+    )
+
+
+def test_customers_without_an_archetype_count_in_all_customers_only(tiny):
+    dataset = load_dataset(tiny)
+    archetypes = pl.DataFrame({"customer_id": ["c1"], "archetype_name": ["Loyal"]})  # c2 and c3 have none
+    scores = survey_scores(dataset, archetypes=archetypes, min_cell_size=1).summary
+    keys = ["metric", "touchpoint", "segment", "stage", "month"]
+    assert not scores.select(keys).is_duplicated().any()
+    assert set(scores["segment"]) == {"all", "Loyal"}
 
 
 def test_score_table_cells_and_suppression(tiny):
