@@ -1,8 +1,8 @@
 """Interactive charts (plotly) for exploring in JupyterLab, kept interactive in the analyst HTML
 pages with no network: hover values, zoom, and groups toggled from the legend.
 
-In a notebook, :func:`cxlab.plotting.use_style` with ``interactive=True`` sends plotly figures
-as plotly's own output type, which JupyterLab draws; :func:`embed_in_html` turns them into HTML
+In a notebook, :func:`show` sends plotly figures as plotly's own output type, which
+JupyterLab draws; :func:`embed_in_html` turns them into HTML
 with plotly.js inlined once per page when a run exports its pages. The leadership page stays
 static. Every figure has a static twin in :mod:`cxlab.plotting` (``interactive=False``).
 
@@ -16,6 +16,8 @@ Examples
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import polars as pl
@@ -137,11 +139,18 @@ def _layout(figure, title: str, *, height: int = 450):
     return figure
 
 
+def mimebundle(figure) -> dict:
+    """``figure`` as plotly's own output type, the form JupyterLab draws and
+    :func:`embed_in_html` exports. Built here rather than by plotly's renderers, whose import
+    takes 2-3 s (they load nbformat's schema validator)."""
+    return {PLOTLY_MIME: {**json.loads(figure.to_json(validate=False)), "config": CONFIG}}
+
+
 def show(figure):
     """Display ``figure`` in the notebook (plotly's output type) and return it."""
     from IPython.display import display
 
-    display(figure)
+    display(mimebundle(figure), raw=True)
     return figure
 
 

@@ -34,11 +34,12 @@ def use_style(*, interactive: bool = False) -> None:
 
     shell = get_ipython()
     if shell is not None:
-        shell.display_formatter.formatters["text/html"].for_type(pl.DataFrame, table_html)
-    if interactive:
-        import plotly.io as pio
+        formatter = shell.display_formatter
+        formatter.formatters["text/html"].for_type(pl.DataFrame, table_html)
+        if interactive:  # by name: plotly is imported only when a figure is made
+            from cxlab.interactive import show
 
-        pio.renderers.default = "plotly_mimetype"
+            formatter.ipython_display_formatter.for_type_by_name("plotly.basedatatypes", "BaseFigure", show)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4.5)) -> Axes:

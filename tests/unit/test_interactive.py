@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import nbformat
 import numpy as np
 import polars as pl
@@ -66,3 +70,26 @@ def test_an_exported_page_carries_plotly_js_once():
     first, second = (c.outputs[0]["data"]["text/html"] for c in nb.cells)
     assert len(first) > 1_000_000 and "plotly.js" in first.lower()  # the library, inline
     assert len(second) < 100_000 and "Plotly.newPlot" in second
+
+
+def test_a_notebook_shows_figures_as_plotlys_output_type_without_loading_its_renderers():
+    # plotly's renderers take 2-3 s to import (nbformat's schema validator): every notebook
+    # with interactive charts paid it at use_style, before any chart was drawn.
+    code = """if True:
+        import json, sys
+        import numpy as np
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.display import display
+        from IPython.utils.capture import capture_output
+        from cxlab import interactive, plotting
+        InteractiveShell.instance()
+        plotting.use_style(interactive=True)
+        figure = interactive.archetype_map(np.zeros((4, 2)), np.array([0, 0, 1, 1]), ["a", "b"])
+        with capture_output() as shown:
+            display(figure)  # as a cell's last value is shown
+        spec = shown.outputs[0].data[interactive.PLOTLY_MIME]
+        print(json.dumps([len(spec["data"]), spec["config"], "plotly.io._renderers" in sys.modules]))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    traces, config, renderers = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (traces, config, renderers) == (2, interactive.CONFIG, False)
