@@ -77,18 +77,22 @@ def plot_effects_by_segment(impact: pl.DataFrame, *, ax: Axes | None = None) -> 
     return ax
 
 
-def plot_attribution(credit: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Credit for retention per touchpoint, one bar per attribution rule (``attribution.csv``)."""
+def plot_attribution(credit: pl.DataFrame, *, top: int = 20, ax: Axes | None = None) -> Axes:
+    """Credit for retention per touchpoint, one bar per attribution rule (``attribution.csv``):
+    the ``top`` touchpoints by Markov removal credit."""
     order = (
         credit.filter(pl.col("method") == "markov_removal").sort("credit", descending=True)["touchpoint"]
     ).to_list() or sorted(credit["touchpoint"].unique())
-    data = credit.with_columns(pl.col("touchpoint").str.replace_all("_", " ")).to_pandas()
-    ax = _axes(ax, (9, max(3.5, 0.3 * len(order) + 1.5)))
+    shown = order[:top]
+    data = credit.filter(pl.col("touchpoint").is_in(shown))
+    data = data.with_columns(pl.col("touchpoint").str.replace_all("_", " ")).to_pandas()
+    ax = _axes(ax, (9, max(3.5, 0.3 * len(shown) + 1.5)))
     sns.barplot(
-        data, y="touchpoint", x="credit", hue="method", order=[t.replace("_", " ") for t in order], ax=ax
+        data, y="touchpoint", x="credit", hue="method", order=[t.replace("_", " ") for t in shown], ax=ax
     )
     ax.xaxis.set_major_formatter(PercentFormatter(1))
-    ax.set(title="Share of credit for retention, by rule", xlabel="share of credit", ylabel="")
+    which = f", top {top} of {len(order)} touchpoints" if len(order) > top else ""
+    ax.set(title=f"Share of credit for retention, by rule{which}", xlabel="share of credit", ylabel="")
     ax.legend(frameon=False, fontsize="small", title="rule")
     return ax
 

@@ -83,3 +83,21 @@ def test_only_customers_with_a_known_outcome_are_attributed(tiny):
     assert set(paths["customer_id"]) == {"c2"} and not paths["retained"].any()
     table = attribution(load_dataset(tiny)).summary
     assert table.filter(method="markov_removal")["credit"].sum() == 0  # nobody retained: no credit
+
+
+def test_the_chart_shows_the_touchpoints_with_most_credit_and_says_how_many_it_left_out():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cxlab.plotting import plot_attribution
+
+    credit = pl.DataFrame(
+        {
+            "touchpoint": [f"page_{i:03d}" for i in range(30)] * 2,
+            "credit": [i / 900 for i in range(60)],
+            "method": ["markov_removal"] * 30 + ["last_touch"] * 30,
+        }  # fmt: skip
+    )
+    ax = plot_attribution(credit, top=5)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"page {i:03d}" for i in range(29, 24, -1)]
+    assert ax.get_title().endswith("top 5 of 30 touchpoints")
