@@ -1,7 +1,7 @@
 """The kernels a run executes its notebooks in: one fresh process per notebook, as papermill
-would start it, but started before the notebook needs it, with the cxlab modules the run's
-notebooks import already imported. A notebook then waits neither for its kernel nor for the
-imports (about 5 s each)."""
+would start it, but started before the notebook needs it, with the cxlab modules that notebook
+imports already imported. A notebook then waits neither for its kernel nor for the imports
+(about 5 s each)."""
 
 from __future__ import annotations
 

@@ -108,13 +108,13 @@ def _cell_scores(answers: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return pl.concat(
         cells.filter(which).select(
             *keys,
-            metric.alias("metric"),
+            name.alias("metric"),
             n.cast(pl.Int64),
-            score.alias("score"),
+            value.alias("score"),
             low.alias("ci_low"),
             high.alias("ci_high"),
         )
-        for which, metric, score, low, high in rows
+        for which, name, value, low, high in rows
     )
 
 
