@@ -109,15 +109,7 @@ def parse_table(frame: pl.DataFrame, table: Table, formats: tuple[str, ...] = ()
     parsed = frame.with_columns(
         _parse(c.name, c.dtype, frame.schema[c.name], formats).alias(f"__{c.name}") for c in present
     )
-    # Empty text becomes null, rebuilding only the columns that have any (usually none):
-    # rebuilding every text column of 10M events costs more than checking them.
-    texts = [f"__{c.name}" for c in present if c.dtype == "string"]
-    blank = parsed.select(pl.col(texts).str.len_bytes().eq(0).any()).row(0) if texts else ()
-    parsed = parsed.with_columns(
-        pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)).alias(c)
-        for c, has_blank in zip(texts, blank, strict=True)
-        if has_blank
-    )
+    parsed = _text(parsed, [c.name for c in present if c.dtype == "string"])
     checks = {}
     for c in present:
         # a text column's parsed value is null exactly when it was empty: no second strip
@@ -133,6 +125,25 @@ def parse_table(frame: pl.DataFrame, table: Table, formats: tuple[str, ...] = ()
     parsed = add_reasons(parsed, checks)
     return parsed.with_columns(pl.col(f"__{c.name}").alias(c.name) for c in present).drop(
         f"__{c.name}" for c in present
+    )
+
+
+def _text(parsed: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """``parsed`` with its stripped text columns ``__name`` final: a column the strip left
+    unchanged is the source's own (shared, not a second copy: 0.4 GB at 10M events), and
+    empty text is null, rebuilding only the columns that have any (usually none; rebuilding
+    every text column of 10M events costs more than checking them)."""
+    text = [n for n in names if parsed.schema[n] == pl.String]
+    size = [pl.col(n).str.len_bytes().sum() == pl.col(f"__{n}").str.len_bytes().sum() for n in text]
+    unchanged = parsed.select(size).row(0) if text else ()  # a strip only removes bytes
+    shared = [pl.col(n).alias(f"__{n}") for n, same in zip(text, unchanged, strict=True) if same]
+    parsed = parsed.with_columns(shared)
+    columns = [f"__{n}" for n in names]
+    blank = parsed.select(pl.col(columns).str.len_bytes().eq(0).any()).row(0) if columns else ()
+    return parsed.with_columns(
+        pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)).alias(c)
+        for c, has_blank in zip(columns, blank, strict=True)
+        if has_blank
     )
 
 
