@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
 from cxlab import progress
@@ -23,27 +22,25 @@ logger = logging.getLogger(__name__)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def imported_modules(notebooks: Iterable[Path]) -> tuple[str, ...]:
-    """The cxlab modules the code cells of ``notebooks`` import (``import cxlab.x``, ``from
-    cxlab import x`` where x is a module, ``from cxlab.x import y``), sorted. A kernel imports
-    these ahead; notebooks of a run that import none of them (the heavy libraries behind
-    plotting and the models) do not pay for them (3.6 s of a trivial notebook's run)."""
+def imported_modules(notebook: Path) -> tuple[str, ...]:
+    """The cxlab modules the code cells of ``notebook`` import (``import cxlab.x``, ``from
+    cxlab import x`` where x is a module, ``from cxlab.x import y``), sorted. Its kernel imports
+    these ahead; a notebook that imports none of them (the heavy libraries behind plotting and
+    the models) does not pay for them (3.6 s of a trivial notebook's run)."""
     found = set()
-    for notebook in notebooks:
-        cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
-        for cell in (c for c in cells if c.get("cell_type") == "code"):
-            source = "".join(cell.get("source", ""))
-            try:
-                tree = ast.parse(source)
-            except SyntaxError:  # IPython syntax (magics): its imports are not warmed
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    found.update(a.name for a in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    found.add(node.module)
-                    if node.module == "cxlab":  # a module, or a name from cxlab's __init__
-                        found.update(f"cxlab.{a.name}" for a in node.names)
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    for cell in (c for c in cells if c.get("cell_type") == "code"):
+        try:
+            tree = ast.parse("".join(cell.get("source", "")))
+        except SyntaxError:  # IPython syntax (magics): its imports are not warmed
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+                if node.module == "cxlab":  # a module, or a name from cxlab's __init__
+                    found.update(f"cxlab.{a.name}" for a in node.names)
     # find_spec of cxlab.x imports only cxlab itself (light): never a module it looks for
     cxlab = (m for m in found if m.count(".") == 1 and m.startswith("cxlab."))
     return tuple(sorted(m for m in cxlab if importlib.util.find_spec(m) is not None))
@@ -71,7 +68,7 @@ class Kernels:
         # kernel's share would wait on each other (k-means took 3x as long, measured).
         self.threads = {v: str(threads) for v in THREAD_VARIABLES} if threads else {}
         self.ipython = _is_ipython(kernel_name)
-        self.warm = {nb.name: imported_modules([nb]) for nb in notebooks}
+        self.warm = {nb.name: imported_modules(nb) for nb in notebooks}
         self.planned = [nb.name for nb in notebooks]  # no kernel started for them yet
         self.left = len(notebooks)
         self.spares: list = []  # (notebook, kernel manager started for it)

@@ -56,10 +56,15 @@ def nps_category(score: pl.Expr) -> pl.Expr:
 
 def nps_interval(scores: np.ndarray) -> tuple[float, float, float]:
     """NPS of 0-10 ``scores`` with its 95% normal-approximation interval (in points)."""
-    n = len(scores)
-    p, d = np.mean(scores >= 9), np.mean(scores <= 6)
-    half = 1.96 * np.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
-    return 100 * (p - d), 100 * (p - d - half), 100 * (p - d + half)
+    return _nps(np.mean(scores >= 9), np.mean(scores <= 6), len(scores))
+
+
+def _nps(promoters, detractors, n):
+    """NPS in points and its 95% interval from the shares of promoters and detractors, with the
+    trinomial variance ``(p + d - (p - d)^2) / n``: numbers, or polars expressions per cell."""
+    nps = promoters - detractors
+    half = 1.96 * ((promoters + detractors - nps**2).clip(0) / n) ** 0.5
+    return 100 * nps, 100 * (nps - half), 100 * (nps + half)
 
 
 def _mean(scores: np.ndarray) -> tuple[float, float, float]:
@@ -96,12 +101,11 @@ def _cell_scores(answers: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
     cells = cells.with_columns(t=pl.Series(stats.t.ppf(0.975, np.maximum(cells["n"].to_numpy() - 1, 1))))
     n, metric = pl.col("n"), pl.col("metric")
-    nps = pl.col("promoters") - pl.col("detractors")
-    nps_half = 1.96 * ((pl.col("promoters") + pl.col("detractors") - nps**2).clip(0) / n).sqrt()
+    nps = _nps(pl.col("promoters"), pl.col("detractors"), n)
     mean_half = pl.col("t") * pl.col("sd") / n.sqrt()
     top2_low, top2_high = wilson_interval(pl.col("top2"), n)
     rows = [
-        (metric == "nps", metric, 100 * nps, 100 * (nps - nps_half), 100 * (nps + nps_half)),
+        (metric == "nps", metric, *nps),
         (metric != "nps", metric, pl.col("mean"), pl.col("mean") - mean_half, pl.col("mean") + mean_half),
         (metric == "csat", pl.lit("csat_top2"), pl.col("top2") / n, top2_low, top2_high),
     ]

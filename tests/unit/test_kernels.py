@@ -38,7 +38,7 @@ async def _cxlab_modules(km) -> list[str]:
 
 def test_the_modules_a_notebook_imports_are_found_and_only_cxlab_modules():
     quality = packaged_notebooks() / "01_data_quality.ipynb"
-    assert imported_modules([quality]) == ("cxlab.plotting", "cxlab.quality")
+    assert imported_modules(quality) == ("cxlab.plotting", "cxlab.quality")
 
 
 def test_names_that_are_not_modules_and_ipython_syntax_are_left_out(tmp_path):
@@ -47,8 +47,8 @@ def test_names_that_are_not_modules_and_ipython_syntax_are_left_out(tmp_path):
         a="import numpy\nfrom cxlab import load_dataset, survey\nfrom cxlab.cohorts import cohort_retention\n"
         "def f():\n    import cxlab.voice",
     )
-    magic = _notebooks(tmp_path, b="%matplotlib inline\nimport cxlab.plotting")
-    assert imported_modules([notebook]) == ("cxlab.cohorts", "cxlab.survey", "cxlab.voice")
+    (magic,) = _notebooks(tmp_path, b="%matplotlib inline\nimport cxlab.plotting")
+    assert imported_modules(notebook) == ("cxlab.cohorts", "cxlab.survey", "cxlab.voice")
     assert imported_modules(magic) == ()
 
 
