@@ -337,7 +337,7 @@ def _feature_columns(X, model: JourneyArchetypes, *, reset: bool):
         names = _known_columns(columns, model)
     present = [c for c in names if c in columns]
     subset = X.select(present).to_pandas() if isinstance(X, pl.DataFrame) else X[present]
-    return subset.reindex(columns=names, fill_value=0.0)
+    return subset if present == names else subset.reindex(columns=names, fill_value=0.0)  # a copy
 
 
 def _known_columns(columns: list[str], model: JourneyArchetypes) -> list[str]:

@@ -173,7 +173,7 @@ def _before(dataset: Dataset, points: pl.DataFrame) -> pl.DataFrame:
     and ``churned``. The reference is looked up once per journey and spread by position (as
     :func:`cxlab.journeys.journey_events` does): a join of every event on its id string costs
     several times as much."""
-    events = journey_events(dataset).select("journey", "customer_id", "timestamp", "touchpoint")
+    events = journey_events(dataset, status=False).select("journey", "customer_id", "timestamp", "touchpoint")
     firsts = events.filter(first_in_journey()).select("customer_id")
     reference = firsts.join(points, on="customer_id", how="left", maintain_order="left")
     journey = events["journey"]

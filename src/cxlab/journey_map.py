@@ -132,7 +132,7 @@ def stage_funnel(dataset: Dataset, *, observation_end: datetime | None = None) -
     """
     stages = dataset.stages
     rank = {stage: i for i, stage in enumerate(stages)}
-    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(stages))
+    events = journey_events(dataset, observation_end, status=False).filter(pl.col("stage").is_in(stages))
     order = pl.col("stage").replace_strict(rank, return_dtype=pl.Int8)
     per_customer = events.group_by("journey").agg(  # one per customer; integers group fastest
         order.max().alias("furthest"),
@@ -220,7 +220,7 @@ def transitions(
     >>> steps.group_by("from_touchpoint").agg(p=pl.col("probability").sum())["p"].round(6).unique().to_list()
     [1.0]
     """
-    events = journey_events(dataset, observation_end)
+    events = journey_events(dataset, observation_end, status=end_states)
     end = pl.lit(END)
     if end_states:
         end = pl.when("is_churned").then(pl.lit(CHURNED)).otherwise(pl.lit(ACTIVE))
@@ -235,14 +235,18 @@ def transitions(
         .alias("days"),
     )
     starts = events.filter(first_in_journey()).select(
-        pl.lit(START).alias("from_touchpoint"),
-        pl.col("touchpoint").alias("to_touchpoint"),
-        pl.lit(None, pl.Float64).alias("days"),
+        pl.lit(START).alias("from_touchpoint"), pl.col("touchpoint").alias("to_touchpoint")
     )
+    counted = [  # each counted apart, then the small tables joined: concatenating the events copies them
+        starts.group_by("from_touchpoint", "to_touchpoint").agg(
+            pl.len().alias("count"), pl.lit(None, pl.Float64).alias("median_days")
+        ),
+        steps.group_by("from_touchpoint", "to_touchpoint").agg(
+            pl.len().alias("count"), pl.col("days").median().alias("median_days")
+        ),
+    ]
     table = (
-        pl.concat([starts, steps])
-        .group_by("from_touchpoint", "to_touchpoint")
-        .agg(pl.len().alias("count"), pl.col("days").median().alias("median_days"))
+        pl.concat(counted)
         .with_columns((pl.col("count") / pl.col("count").sum().over("from_touchpoint")).alias("probability"))
         .select("from_touchpoint", "to_touchpoint", "count", "probability", "median_days")
         .sort(["from_touchpoint", "count", "to_touchpoint"], descending=[False, True, False])  # ties by name
@@ -392,16 +396,14 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
     1
     """
     stages = dataset.stages
-    events = journey_events(dataset, observation_end).filter(pl.col("stage").is_in(stages))
+    events = journey_events(dataset, observation_end, status=False).filter(pl.col("stage").is_in(stages))
     first = events.group_by("customer_id", "stage").agg(pl.col("touchpoint").first())
     title = "Flow between stages"
     if first.is_empty():
         return Result.not_estimable(NO_STAGES, title=title)
-    ranked = first.with_columns(pl.len().over("stage", "touchpoint").alias("_n"))
-    cutoff = ranked.unique(["stage", "touchpoint"]).with_columns(
-        pl.col("_n").rank("ordinal", descending=True).over("stage").alias("_rank")
-    )
-    kept = cutoff.filter(pl.col("_rank") <= top).select("stage", "touchpoint", pl.lit(True).alias("_top"))
+    counts = first.group_by("stage", "touchpoint").len("_n")
+    ranked = counts.sort(["_n", "touchpoint"], descending=[True, False])  # ties by name: reruns agree
+    kept = ranked.group_by("stage").head(top).select("stage", "touchpoint", pl.lit(True).alias("_top"))
     labelled = first.join(kept, on=["stage", "touchpoint"], how="left").with_columns(
         pl.when("_top").then("touchpoint").otherwise(pl.lit(OTHER)).alias("touchpoint")
     )

@@ -156,13 +156,24 @@ def build_features(
         pl.lit(exposure_window_days, pl.Int32).alias("exposure_window_days"),
         pl.lit(end, pl.Datetime("us")).alias("observation_end"),
     )
-    attributes = customers.select(
-        "customer_id", *(pl.col(a).alias(f"attr_{column_name(a)}") for a in _attributes(customers))
+    frame = _beside(frame, per_journey)
+    frame = frame.join(
+        _survey_summary(dataset.surveys, end), on="customer_id", how="left", maintain_order="left"
     )
-    for part in (per_journey, _survey_summary(dataset.surveys, end), attributes):
-        frame = frame.join(part, on="customer_id", how="left", maintain_order="left")
-    frame = frame.with_columns(days(end - pl.col("last_event_at")).alias("recency_days"))
+    frame = frame.with_columns(  # the attributes are the customers' own columns, in the same rows
+        *(customers[a].alias(f"attr_{column_name(a)}") for a in _attributes(customers)),
+        days(end - pl.col("last_event_at")).alias("recency_days"),
+    )
     return _fill_counts(frame)
+
+
+def _beside(frame: pl.DataFrame, per_journey: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` joined with ``per_journey`` on ``customer_id``. When both hold the same customers
+    in the same order (every customer has events, the table is sorted by id), the columns are set
+    side by side instead: at a million customers the join of 130 columns takes a second."""
+    if per_journey["customer_id"].equals(frame["customer_id"]):
+        return frame.hstack(per_journey.drop("customer_id").get_columns())
+    return frame.join(per_journey, on="customer_id", how="left", maintain_order="left")
 
 
 def landmark_features(dataset: Dataset, *, exposure_window_days: int = 30) -> pl.DataFrame:
@@ -249,34 +260,52 @@ def churn_status(customers: pl.DataFrame, end: datetime) -> pl.DataFrame:
     )
 
 
-def journey_events(dataset: Dataset, observation_end: datetime | None = None) -> pl.DataFrame:
-    """Events up to the end of observation in journey order (customer_id, timestamp), with the
-    customer's ``signup_at``, ``is_churned`` and ``churned_at``, and ``journey``: an integer
-    per customer, 0, 1, 2, ... in ``customer_id`` order.
+def journey_events(
+    dataset: Dataset, observation_end: datetime | None = None, *, status: bool = True
+) -> pl.DataFrame:
+    """Events up to the end of observation in journey order (customer_id, timestamp), with
+    ``journey``: an integer per customer, 0, 1, 2, ... in ``customer_id`` order, and (unless
+    ``status=False``) the customer's ``signup_at``, ``is_churned`` and ``churned_at``.
 
-    Most journey tables start from these (1.4 s at 10M events), so the latest are kept on
-    the dataset until its interactions or customers are replaced."""
+    Most journey tables start from these, so the latest are kept on the dataset until its
+    interactions or customers are replaced. At 10M events the ordering takes 0.3 s and the
+    status look-up 1 s more: tables that need no status ask for none."""
     end = observation_end or dataset.observation_end
-    kept = dataset.derived.get("journey_events")
-    if not (kept and kept[0] is dataset.interactions and kept[1] is dataset.customers and kept[2] == end):
-        kept = (dataset.interactions, dataset.customers, end, _journey_events(dataset, end))
-        dataset.derived["journey_events"] = kept
-    return kept[3]
+    events = _kept(dataset, "ordered", (dataset.interactions, end), lambda: _in_journey_order(dataset, end))
+    if not status:
+        return events
+    key = (dataset.interactions, dataset.customers, end)
+    return _kept(dataset, "journey_events", key, lambda: _with_status(events, dataset.customers, end))
 
 
-def _journey_events(dataset: Dataset, end: datetime) -> pl.DataFrame:
+def _kept(dataset: Dataset, name: str, key: tuple, make) -> pl.DataFrame:
+    """``make()``, kept on the dataset under ``name`` while the frames of ``key`` are the
+    dataset's own (compared by identity) and its end of observation is the same."""
+    kept = dataset.derived.get(name)
+    same = (
+        kept and all(a is b for a, b in zip(kept[0][:-1], key[:-1], strict=True)) and kept[0][-1] == key[-1]
+    )
+    if not same:
+        kept = dataset.derived[name] = (key, make())
+    return kept[1]
+
+
+def _in_journey_order(dataset: Dataset, end: datetime) -> pl.DataFrame:
     events = dataset.interactions
     if events.height and events["timestamp"].max() > end:  # else shared, not copied
         events = events.filter(pl.col("timestamp") <= end)
     if not _is_journey_ordered(events):
         events = events.sort("customer_id", "timestamp", maintain_order=True)
-    events = events.with_columns(pl.col("customer_id").rle_id().alias("journey"))
+    return events.with_columns(pl.col("customer_id").rle_id().alias("journey"))
+
+
+def _with_status(events: pl.DataFrame, customers: pl.DataFrame, end: datetime) -> pl.DataFrame:
     # Look the status up once per journey and spread it by position: a join of every event
     # on the customer's id string costs five times as much.
     status = (
         events.filter(first_in_journey())
         .select("customer_id")
-        .join(churn_status(dataset.customers, end), on="customer_id", how="left", maintain_order="left")
+        .join(churn_status(customers, end), on="customer_id", how="left", maintain_order="left")
     )
     journey = events["journey"]
     return events.with_columns(
@@ -338,13 +367,14 @@ def _journey_summary(events: pl.DataFrame, support: tuple[str, ...]) -> pl.DataF
 def _count_matrix(events: pl.DataFrame, column: str, names: list[str], n_journeys: int) -> pl.DataFrame:
     """Events per journey (rows, in journey order) and value of ``column`` (one column per name).
 
-    A bincount over ``journey * len(names) + code``: at a million customers it is ten times
-    faster than a polars group-by and pivot.
+    A bincount over ``code * n_journeys + journey``: at a million customers it is ten times
+    faster than a polars group-by and pivot. Each name's counts come out contiguous, as a
+    column is stored (a row-major matrix would be transposed on the way in).
     """
     codes = events[column].cast(pl.Enum(names)).to_physical().cast(pl.UInt64).to_numpy()
-    cells = events["journey"].cast(pl.UInt64).to_numpy() * len(names) + codes
-    counts = np.bincount(cells, minlength=n_journeys * len(names)).reshape(n_journeys, len(names))
-    return pl.DataFrame(counts.astype(np.uint32), schema=names)
+    cells = codes * n_journeys + events["journey"].cast(pl.UInt64).to_numpy()
+    counts = np.bincount(cells, minlength=n_journeys * len(names)).astype(np.uint32)
+    return pl.DataFrame(dict(zip(names, counts.reshape(len(names), n_journeys), strict=True)))
 
 
 def _mix(events: pl.DataFrame, column: str, prefix: str, names: list[str], n_journeys: int) -> pl.DataFrame:
@@ -394,7 +424,7 @@ def transition_features(
     between customers. Join the result to :func:`build_features` to let archetypes tell
     apart customers who use the same touchpoints in a different order.
     """
-    events = journey_events(dataset, observation_end)
+    events = journey_events(dataset, observation_end, status=False)
     steps = events.select(
         "customer_id",
         pl.format("{}\t{}", pl.col("touchpoint"), pl.col("touchpoint").shift(-1)).alias("transition"),
