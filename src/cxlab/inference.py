@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.stats import false_discovery_control, norm
+
+# scipy.stats (1-2 s to import) is imported by the functions that compute p- and q-values: the
+# leadership summary and the runs index import this module for Q_LEVEL alone.
 
 Q_LEVEL = 0.05
 """Effects with a Benjamini–Hochberg q-value below this are reported as found."""
@@ -50,6 +52,8 @@ def q_values(p_values: pl.Series) -> pl.Series:
     >>> q_values(pl.Series([0.01, None, 0.02])).to_list()
     [0.02, None, 0.02]
     """
+    from scipy.stats import false_discovery_control
+
     p = p_values.cast(pl.Float64).to_numpy().copy()
     tested = ~np.isnan(p)
     if tested.any():
@@ -65,6 +69,8 @@ def two_sided_p(z: pl.Expr) -> pl.Expr:
     >>> pl.select(two_sided_p(pl.lit(1.959964))).item().__round__(3)
     0.05
     """
+    from scipy.stats import norm
+
     return z.abs().map_batches(lambda x: pl.Series(2 * norm.sf(x.to_numpy()), dtype=pl.Float64))
 
 

@@ -22,8 +22,8 @@ import json
 import numpy as np
 import polars as pl
 
-from cxlab.charting import archetype_colors, curve_points, flow_columns, stage_colors
-
+# The figures import cxlab.charting (seaborn, then scipy.stats: 2-3 s) when they are drawn: a
+# run's page export needs embed_in_html only, and pays for none of it.
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -46,6 +46,8 @@ def _label(text: str) -> str:
 def journey_flow(flows: pl.DataFrame):
     """Sankey of customers between the stages' top touchpoints (``stage_flows``); hover a band
     for its customers, drag a node to untangle."""
+    from cxlab.charting import flow_columns, stage_colors
+
     columns = flow_columns(flows)
     colors = stage_colors(columns)
     nodes = [(stage, name) for stage, items in columns.items() for name, _ in items]
@@ -75,6 +77,8 @@ def journey_flow(flows: pl.DataFrame):
 def retention_curves(fitters: dict, *, title: str, xlabel: str):
     """Kaplan–Meier retention with 95% bands per group (``RetentionCurves.fitters``); click a
     legend entry to hide its group, hover for the value and its interval."""
+    from cxlab.charting import archetype_colors, curve_points
+
     go, figure = _go(), _go().Figure()
     colors = archetype_colors(fitters)
     for name, kmf in fitters.items():
@@ -120,6 +124,8 @@ def retention_effects(impact: pl.DataFrame):
 
 def archetype_map(embedding: np.ndarray, labels: np.ndarray, names: list[str]):
     """Customers on the first two principal components, one legend entry per archetype."""
+    from cxlab.charting import archetype_colors
+
     go, figure = _go(), _go().Figure()
     colors = archetype_colors(names)
     for i, name in enumerate(names):

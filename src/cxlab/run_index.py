@@ -105,16 +105,17 @@ def _headline(run: Path, manifest: dict) -> str:
 
 def _trends(runs: list[Path], manifests: dict[Path, dict]) -> str:
     """A trend line of each headline figure for every dataset with two succeeded runs or more."""
-    from cxlab.compare import headline_values
-
     series: dict[str, list[Path]] = {}
     for run in reversed(runs):  # oldest first
         if manifests[run].get("status") == "succeeded":
             series.setdefault(str(manifests[run].get("data")), []).append(run)
+    series = {data: members for data, members in series.items() if len(members) >= 2}
+    if not series:
+        return ""
+    from cxlab.compare import headline_values  # scipy: 1-2 s, for a page that has trends only
+
     parts = []
     for data, members in series.items():
-        if len(members) < 2:
-            continue
         values = [headline_values(run) for run in members]
         lines = "".join(
             f"<span class='trend'>{html.escape(name)} {_sparkline([v.get(name) for v in values])} "
@@ -122,7 +123,7 @@ def _trends(runs: list[Path], manifests: dict[Path, dict]) -> str:
             for name in values[-1]
         )
         parts.append(f"<p><code>{html.escape(data)}</code>, {len(members)} runs: {lines}</p>")
-    return "<h2>Trends</h2>" + "".join(parts) if parts else ""
+    return "<h2>Trends</h2>" + "".join(parts)
 
 
 def _sparkline(points: list[float | None], width: int = 120, height: int = 24) -> str:

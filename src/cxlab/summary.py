@@ -27,9 +27,11 @@ import polars as pl
 from cxlab.config import EXPOSURE_WINDOW_DAYS, HORIZON_DAYS, MIN_CELL_SIZE
 from cxlab.inference import Q_LEVEL
 from cxlab.results import Result
-from cxlab.retention import describe_differences, named_effects
 from cxlab.rundir import RunDir
-from cxlab.survey import fix_first
+
+# cxlab.retention (lifelines), cxlab.survey (scipy.stats) and cxlab.plotting (seaborn) are imported
+# where they are used: the runs index reads the headline figures of every run from here, at the end
+# of each run, and would wait 2-3 s for imports it does not need.
 
 MISSING = "not available in this run"
 SIGNUP_DAYS = 180
@@ -246,6 +248,8 @@ class Findings:
         differences among those that pass the multiple-testing rule and do not depend on the
         number of archetypes."""
         difference = self.retention_differences()
+        from cxlab.retention import named_effects
+
         return None if difference is None else named_effects(difference, top=top)
 
     def _nps_by_archetype(self) -> pl.DataFrame | None:
@@ -362,6 +366,8 @@ class Findings:
                     "(see the impact notebook)."
                 ]
             )
+        from cxlab.retention import describe_differences
+
         sentences = describe_differences(
             difference, exposure_window_days=self.exposure_window_days, horizon_days=self.horizon_days
         )
@@ -380,6 +386,8 @@ class Findings:
         """The survey's fix-first drivers, in words."""
         if self.drivers is None or self.drivers.height == 0:
             return Bullets([f"A survey driver analysis is {MISSING}."])
+        from cxlab.survey import fix_first
+
         first = fix_first(self.drivers)
         if first.height == 0:
             return Bullets(
