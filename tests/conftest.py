@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
-import polars as pl
-import pytest
+from cxlab.kernels import THREAD_VARIABLES
 
-from cxlab.synthetic import make_journeys
+# pytest-xdist workers share the cores. OpenMP and BLAS threads beyond a worker's share wait on
+# each other (k-means took 3x as long, as the kernels of a run measured), so each worker gets its
+# share, set before numpy or scikit-learn start their thread pools. Runs the tests start set their
+# kernels' own (cxlab.kernels).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _variable in THREAD_VARIABLES:
+        os.environ.setdefault(_variable, str(_share))
+
+import polars as pl  # noqa: E402 - after the thread limits
+import pytest  # noqa: E402
+
+from cxlab.synthetic import make_journeys  # noqa: E402
 
 CUSTOMERS = """\
 customer_id,signup_at,churned_at,segment

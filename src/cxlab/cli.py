@@ -220,13 +220,13 @@ def run(
     failed (its notebook is saved up to the failing cell and the manifest names it), 3
     succeeded but an --alert-if rule fired.
     """
-    from cxlab.parameters import read_config
-    from cxlab.report import run_analysis
-
     if (data is None) == (features is None):
         raise DataContractError("Give either --data (the raw tables) or --features (per-customer tables).")
     _show_progress()
     _without_iri_grammar()
+    from cxlab.parameters import read_config
+    from cxlab.report import run_analysis
+
     parameters = {**(read_config(config) if config else {}), **_parse_params(params)}
     signal.signal(signal.SIGTERM, _terminated)  # like Ctrl-C: the run ends as failed, and says so
     replacing = overwrite and out.is_dir() and any(out.iterdir())

@@ -80,10 +80,25 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def notebook_parameters(notebooks: list[Path]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Each notebook's declared parameters (name, inferred type, default), via papermill."""
+    """Each notebook's declared parameters (name, inferred type, default), via papermill.
+
+    Raises
+    ------
+    DataContractError
+        For a notebook papermill cannot read or whose metadata names no kernel.
+    """
     import papermill as pm
 
-    return {nb.name: pm.inspect_notebook(str(nb)) for nb in notebooks}
+    declared = {}
+    for nb in notebooks:
+        try:
+            declared[nb.name] = pm.inspect_notebook(str(nb))
+        except ValueError as exc:  # not a notebook, or no kernel or language in its metadata
+            raise DataContractError(
+                f"Notebook {nb} cannot be run: {bounded(exc)} Open it in JupyterLab, choose the "
+                "Python kernel and save it, so that its metadata names the kernel."
+            ) from None
+    return declared
 
 
 def resolve_parameters(

@@ -163,6 +163,22 @@ def _notebook(path: Path, *sources: str) -> None:
     nbformat.write(nb, path)
 
 
+def test_a_notebook_without_a_kernel_in_its_metadata_exits_2_naming_it(tiny, tmp_path):
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_saved_elsewhere.ipynb", 'run_dir: str = "."  # run folder')
+    nb = nbformat.read(notebooks / "01_saved_elsewhere.ipynb", as_version=4)
+    del nb.metadata["kernelspec"]  # as some editors and converters save notebooks
+    nbformat.write(nb, notebooks / "01_saved_elsewhere.ipynb")
+    result = cxlab("run", "--data", tiny, "--out", tmp_path / "r", "--notebooks", notebooks)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (
+        "01_saved_elsewhere.ipynb cannot be run" in result.stderr
+        and "choose the Python kernel" in result.stderr
+    )
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.notebook
 def test_failing_notebook_exits_1_names_the_cell_and_is_saved(tiny, tmp_path):
     notebooks = tmp_path / "nbs"
