@@ -136,9 +136,8 @@ def lifecycle(dataset: Dataset) -> Result:
     title = "Active customers by lifecycle status"
     schema = {"month": pl.String} | dict.fromkeys(("new", "returning", "resurrected", "dormant"), pl.Int64)
     month = pl.col("timestamp").dt.truncate("1mo").alias("m")
-    events = journey_events(dataset, status=False).select(
-        "journey", month
-    )  # in journey order: months never go back
+    # in journey order: months never go back
+    events = journey_events(dataset, status=False).select("journey", month)
     same = pl.col("journey") == pl.col("journey").shift()
     active = events.filter(~(same & (pl.col("m") == pl.col("m").shift())).fill_null(False))
     previous = pl.when(same).then(pl.col("m").shift())

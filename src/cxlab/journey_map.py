@@ -237,7 +237,7 @@ def transitions(
     starts = events.filter(first_in_journey()).select(
         pl.lit(START).alias("from_touchpoint"), pl.col("touchpoint").alias("to_touchpoint")
     )
-    counted = [  # each counted apart, then the small tables joined: concatenating the events copies them
+    counted = [  # each counted apart, then the two small tables stacked: stacking the events copies them
         starts.group_by("from_touchpoint", "to_touchpoint").agg(
             pl.len().alias("count"), pl.lit(None, pl.Float64).alias("median_days")
         ),
@@ -401,7 +401,7 @@ def stage_flows(dataset: Dataset, *, top: int = 5, observation_end: datetime | N
     if events.is_empty():
         return Result.not_estimable(NO_STAGES, title=title)
     # One row per customer with events in a stage, the first touchpoint in each stage (columns _0,
-    # _1, ... in stage order): one group-by, no pivot (a third of the time at 10M events).
+    # _1, ... in stage order): one group-by, no pivot (a quarter of the time at 10M events).
     column = {stage: f"_{i}" for i, stage in enumerate(stages)}
     first = events.group_by("journey").agg(
         pl.col("touchpoint").filter(pl.col("stage") == stage).first().alias(c) for stage, c in column.items()
