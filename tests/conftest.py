@@ -10,8 +10,8 @@ from cxlab.kernels import THREAD_VARIABLES
 
 # pytest-xdist workers share the cores. OpenMP and BLAS threads beyond a worker's share wait on
 # each other (k-means took 3x as long, as the kernels of a run measured), so each worker gets its
-# share, set before numpy or scikit-learn start their thread pools. Runs the tests start set their
-# kernels' own (cxlab.kernels).
+# share, set before numpy or scikit-learn start their thread pools. The runs the tests start
+# inherit it; one with notebooks side by side sets its kernels' own (cxlab.kernels).
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     for _variable in THREAD_VARIABLES:

@@ -297,17 +297,21 @@ def _in_journey_order(dataset: Dataset, end: datetime) -> pl.DataFrame:
 
 
 def _with_status(events: pl.DataFrame, customers: pl.DataFrame, end: datetime) -> pl.DataFrame:
-    # Look the status up once per journey and spread it by position: a join of every event
-    # on the customer's id string costs five times as much.
-    status = (
+    status = churn_status(customers, end)
+    return events.with_columns(per_event(events, status, ("signup_at", "is_churned", "churned_at")))
+
+
+def per_event(events: pl.DataFrame, table: pl.DataFrame, columns: tuple[str, ...]) -> list[pl.Series]:
+    """``columns`` of ``table`` (one row per ``customer_id``) for every event of ``events`` (in
+    journey order), null for a customer not in it. Looked up once per journey and spread by
+    position: a join of every event on its id string costs five times as much."""
+    found = (
         events.filter(first_in_journey())
         .select("customer_id")
-        .join(churn_status(customers, end), on="customer_id", how="left", maintain_order="left")
+        .join(table, on="customer_id", how="left", maintain_order="left")
     )
     journey = events["journey"]
-    return events.with_columns(
-        status[name].gather(journey) for name in ("signup_at", "is_churned", "churned_at")
-    )
+    return [found[name].gather(journey) for name in columns]
 
 
 def first_in_journey() -> pl.Expr:
