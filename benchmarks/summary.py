@@ -15,7 +15,7 @@ from _harness import FIGURES
 # (bench, figure, what it is, target, unit): the targets of issue #21, on a 2-core machine.
 TARGETS = [
     ("generate", "load_s", "load + validate 10M events from Parquet", 4, "s"),
-    ("generate", "load_vs_floor", "  the same / read floor (scan + count per customer)", 6, "x"),
+    ("generate", "load_vs_floor", "  the same / read floor (read the files + count per customer)", 6, "x"),
     ("generate", "load_peak_vs_frames", "  its peak memory / the frames it returns", 2, "x"),
     ("archetypes", "six_all_in_s", "features + 6 archetypes, all in", 13, "s"),
     ("archetypes", "auto_fit_vs_six_fit", "  fit with n_archetypes='auto' / fit with 6", 1.5, "x"),

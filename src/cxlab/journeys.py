@@ -132,12 +132,13 @@ def build_features(
     n_journeys = events["journey"].max() + 1 if events.height else 0
     window = timedelta(days=exposure_window_days)
     in_window = _in_window(events, window)
-    names = vocabulary or _vocabulary(events, in_window, dataset.stages)
+    touchpoints, codes, implied = _by_touchpoint(events, vocabulary and vocabulary["touchpoint"])
+    names = vocabulary or _vocabulary(events, in_window, dataset.stages, touchpoints, implied)
     # One row per journey (row i = journey i), so the parts line up without joins.
     per_journey = pl.concat(
         [
             _journey_summary(events, support_touchpoints),
-            *(_mix(events, column, prefix, names[column], n_journeys) for column, prefix in _MIXES),
+            *_mixes(events, codes, implied, names, n_journeys),
             _exposures(in_window, names["exposure"], n_journeys),
         ],
         how="horizontal",
@@ -225,15 +226,50 @@ def feature_vocabulary(
     used in some customer's exposure window. Vocabularies of parts of a dataset combine by
     set union into the whole dataset's."""
     events = journey_events(dataset, observation_end)
-    return _vocabulary(events, _in_window(events, timedelta(days=exposure_window_days)), dataset.stages)
+    in_window = _in_window(events, timedelta(days=exposure_window_days))
+    touchpoints, _, implied = _by_touchpoint(events)
+    return _vocabulary(events, in_window, dataset.stages, touchpoints, implied)
 
 
 def _vocabulary(
-    events: pl.DataFrame, in_window: pl.DataFrame, stages: tuple[str, ...]
+    events: pl.DataFrame,
+    in_window: pl.DataFrame,
+    stages: tuple[str, ...],
+    touchpoints: list[str],
+    implied: dict[str, list | None],
 ) -> dict[str, list[str]]:
     always = {"stage": stages, "kind": KINDS}
-    names = {c: sorted(set(events[c].unique().to_list()) | set(always.get(c, ()))) for c, _ in _MIXES}
+    names = {"touchpoint": touchpoints}
+    for column, _ in _MIXES[1:]:
+        seen = implied[column] if implied[column] is not None else events[column].unique().to_list()
+        names[column] = sorted(set(seen) | set(always.get(column, ())))
     return {**names, "exposure": sorted(in_window["touchpoint"].unique().to_list())}
+
+
+def _by_touchpoint(events: pl.DataFrame, touchpoints: list[str] | None = None):
+    """The touchpoints (those of ``events`` unless given), each event's code among them and
+    what a touchpoint implies (:func:`_implied`)."""
+    touchpoints = touchpoints or sorted(events["touchpoint"].unique().to_list())
+    codes = _codes(events["touchpoint"], touchpoints)
+    return touchpoints, codes, _implied(events, codes, len(touchpoints))
+
+
+def _implied(events: pl.DataFrame, codes: pl.Series, n_touchpoints: int) -> dict[str, list | None]:
+    """For ``channel``, ``stage`` and ``kind``: the value each touchpoint (by code) has on every
+    one of its events (None for a touchpoint without events), as the catalog fills them in;
+    None for the column when some touchpoint has several (an export may give its own channel
+    per event)."""
+    first = codes.arg_unique()
+    lookups = {}
+    for column, _ in _MIXES[1:]:
+        lookups[column] = [None] * n_touchpoints
+        for code, value in zip(codes.gather(first), events[column].gather(first), strict=True):
+            lookups[column][code] = value
+    everywhere = events.select(  # the three checks side by side
+        pl.lit(pl.Series(lookup, dtype=pl.String)).gather(pl.lit(codes)).eq_missing(pl.col(c)).all().alias(c)
+        for c, lookup in lookups.items()
+    )
+    return {c: lookup if everywhere[c].item() else None for c, lookup in lookups.items()}
 
 
 def _in_window(events: pl.DataFrame, window: timedelta) -> pl.DataFrame:
@@ -365,23 +401,48 @@ def _journey_summary(events: pl.DataFrame, support: tuple[str, ...]) -> pl.DataF
     return summary.drop("journey").collect()
 
 
-def _count_matrix(events: pl.DataFrame, column: str, names: list[str], n_journeys: int) -> pl.DataFrame:
-    """Events per journey (rows, in journey order) and value of ``column`` (one column per name).
+def _codes(values: pl.Series, names: list[str]) -> pl.Series:
+    """Each value's position in ``names`` (all values must be in it)."""
+    return values.cast(pl.Enum(names)).to_physical()
+
+
+def _count_matrix(codes: pl.Series, journey: pl.Series, n_names: int, n_journeys: int) -> np.ndarray:
+    """Events per name (rows, by code) and journey (columns, in journey order).
 
     A bincount over ``code * n_journeys + journey``: at a million customers it is ten times
     faster than a polars group-by and pivot. Each name's counts come out contiguous, as a
-    column is stored (a row-major matrix would be transposed on the way in).
+    polars column is stored (a journey-major matrix would be transposed on the way in).
     """
-    codes = events[column].cast(pl.Enum(names)).to_physical().cast(pl.UInt64).to_numpy()
-    cells = codes * n_journeys + events["journey"].cast(pl.UInt64).to_numpy()
-    counts = np.bincount(cells, minlength=n_journeys * len(names)).astype(np.uint32)
-    return pl.DataFrame(dict(zip(names, counts.reshape(len(names), n_journeys), strict=True)))
+    cells = codes.cast(pl.UInt64).to_numpy() * n_journeys + journey.cast(pl.UInt64).to_numpy()
+    counts = np.bincount(cells, minlength=n_journeys * n_names).astype(np.uint32)
+    return counts.reshape(n_names, n_journeys)
 
 
-def _mix(events: pl.DataFrame, column: str, prefix: str, names: list[str], n_journeys: int) -> pl.DataFrame:
-    """``n_<prefix>_<value>`` and ``share_<prefix>_<value>`` for every value of ``column``."""
-    counts = _count_matrix(events, column, names, n_journeys)
-    counts.columns = [f"n_{prefix}_{column_name(v)}" for v in names]
+def _mixes(
+    events: pl.DataFrame, codes: pl.Series, implied: dict, names: dict[str, list[str]], n_journeys: int
+) -> list[pl.DataFrame]:
+    """``n_<prefix>_<value>`` and ``share_<prefix>_<value>`` for the values of each column of
+    :data:`_MIXES`. A column the touchpoint implies (:func:`_implied`) is counted by adding up
+    its touchpoints' counts, with no pass over the events' text (features of 10M events:
+    3.7-3.8 s against 4.8 s)."""
+    tp = _count_matrix(codes, events["journey"], len(names["touchpoint"]), n_journeys)
+    mixes = [_mix(tp, "tp", names["touchpoint"])]
+    for column, prefix in _MIXES[1:]:
+        lookup = np.array(implied[column] or [], dtype=object)
+        if implied[column] is not None and set(lookup) - {None} <= set(names[column]):
+            counts = np.zeros((len(names[column]), n_journeys), np.uint32)
+            for row, value in zip(counts, names[column], strict=True):
+                tp[lookup == value].sum(axis=0, out=row)
+        else:
+            column_codes = _codes(events[column], names[column])
+            counts = _count_matrix(column_codes, events["journey"], len(names[column]), n_journeys)
+        mixes.append(_mix(counts, prefix, names[column]))
+    return mixes
+
+
+def _mix(counts: np.ndarray, prefix: str, names: list[str]) -> pl.DataFrame:
+    """``n_<prefix>_<value>`` and ``share_<prefix>_<value>`` from counts by name and journey."""
+    counts = pl.DataFrame(dict(zip([f"n_{prefix}_{column_name(v)}" for v in names], counts, strict=True)))
     total = counts.sum_horizontal()
     return counts.with_columns(
         (pl.col(n) / total).alias(n.replace("n_", "share_", 1)) for n in counts.columns
@@ -390,8 +451,9 @@ def _mix(events: pl.DataFrame, column: str, prefix: str, names: list[str], n_jou
 
 def _exposures(in_window: pl.DataFrame, names: list[str], n_journeys: int) -> pl.DataFrame:
     """``exposed_<touchpoint>`` for each of ``names``: used in the exposure window."""
-    counts = _count_matrix(in_window, "touchpoint", names, n_journeys)
-    return counts.select((pl.col(t) > 0).alias(f"exposed_{column_name(t)}") for t in names)
+    codes = _codes(in_window["touchpoint"], names)
+    counts = _count_matrix(codes, in_window["journey"], len(names), n_journeys)
+    return pl.DataFrame({f"exposed_{column_name(t)}": c > 0 for t, c in zip(names, counts, strict=True)})
 
 
 def _survey_summary(surveys: pl.DataFrame, end: datetime) -> pl.DataFrame:

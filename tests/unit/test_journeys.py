@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 import polars as pl
@@ -10,6 +11,7 @@ import pytest
 
 from cxlab import build_features, load_dataset
 from cxlab.journeys import FEATURE_COLUMNS
+from cxlab.schema import column_name
 from tests.conftest import CUSTOMERS, INTERACTIONS, write_dataset
 
 # c4 signs up without any event; c1 gets two more support contacts (3 and 20 days later).
@@ -76,6 +78,34 @@ def test_mixes_count_and_share_per_touchpoint_channel_stage_kind(features):
     assert (c2["n_channel_email"], c2["n_stage_awareness"], c2["n_stage_consideration"]) == (1, 1, 0)
     assert (c2["n_kind_digital"], c2["n_kind_human"]) == (2, 0)
     assert c2["share_kind_digital"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("own_channel", [False, True], ids=["from the catalog", "the export's own"])
+def test_mixes_match_a_group_by_count(generated, own_channel):
+    # Channel, stage and kind follow from the touchpoint when the catalog fills them in, and are
+    # then added up from the touchpoint counts; an export may give a touchpoint two channels.
+    dataset = load_dataset(generated)
+    if own_channel:
+        odd = pl.int_range(pl.len()) % 7 == 0
+        events = dataset.interactions.with_columns(
+            pl.when(odd).then(pl.lit("kiosk")).otherwise("channel").alias("channel")
+        )
+        dataset = replace(dataset, interactions=events)
+    features = build_features(dataset)
+    for column, prefix in [
+        ("touchpoint", "tp"),
+        ("channel", "channel"),
+        ("stage", "stage"),
+        ("kind", "kind"),
+    ]:
+        counts = dataset.interactions.group_by("customer_id", column).len()
+        for value in counts[column].unique():
+            expected = features.select("customer_id").join(
+                counts.filter(pl.col(column) == value), on="customer_id", how="left", maintain_order="left"
+            )
+            got = features[f"n_{prefix}_{column_name(value)}"]
+            assert got.to_list() == expected["len"].fill_null(0).to_list(), (column, value)
+    assert ("n_channel_kiosk" in features.columns) == own_channel
 
 
 def test_survey_summaries(features):
