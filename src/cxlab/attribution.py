@@ -40,7 +40,8 @@ def attribution_paths(
     and counts of customers with a known outcome and without (left out)."""
     end = dataset.observation_end
     span = timedelta(days=exposure_window_days + horizon_days)
-    events = journey_events(dataset).with_columns((pl.col("signup_at") + span).alias("horizon_at"))
+    columns = ["customer_id", "journey", "timestamp", "touchpoint", "signup_at", "is_churned", "churned_at"]
+    events = journey_events(dataset).select(*columns, (pl.col("signup_at") + span).alias("horizon_at"))
     churned = pl.col("is_churned") & (pl.col("churned_at") <= pl.col("horizon_at"))
     known = churned | (pl.col("horizon_at") <= end)
     events = events.with_columns((~churned).alias("retained"), known.alias("_known"))

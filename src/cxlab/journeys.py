@@ -206,9 +206,9 @@ def landmark_features(dataset: Dataset, *, exposure_window_days: int = 30) -> pl
     True
     """
     landmark = pl.col("signup_at") + timedelta(days=exposure_window_days)
-    early = (
-        journey_events(dataset).filter(pl.col("timestamp") < landmark).select(dataset.interactions.columns)
-    )
+    columns = dataset.interactions.columns
+    early = journey_events(dataset).select(*columns, landmark.alias("_landmark"))  # filter only these
+    early = early.filter(pl.col("timestamp") < pl.col("_landmark")).drop("_landmark")
     vocabulary = feature_vocabulary(dataset, exposure_window_days=exposure_window_days)
     return build_features(
         replace(dataset, interactions=early), exposure_window_days=exposure_window_days, vocabulary=vocabulary
