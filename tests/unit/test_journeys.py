@@ -12,7 +12,7 @@ import pytest
 from cxlab import build_features, load_dataset
 from cxlab.journeys import FEATURE_COLUMNS
 from cxlab.schema import column_name
-from tests.conftest import CUSTOMERS, INTERACTIONS, write_dataset
+from tests.conftest import CUSTOMERS, INTERACTIONS, SURVEYS, write_dataset
 
 # c4 signs up without any event; c1 gets two more support contacts (3 and 20 days later).
 EXTRA_CUSTOMER = "c4,2025-04-01,,consumer\n"
@@ -112,6 +112,16 @@ def test_survey_summaries(features):
     assert (features["c1"]["latest_nps"], features["c1"]["mean_csat"]) == (9, 4)
     assert features["c1"]["n_survey_responses"] == 1
     assert features["c3"]["mean_ces"] == 2 and features["c3"]["latest_nps"] is None
+
+
+def test_latest_nps_is_the_latest_answer_and_ties_go_by_file_order(tmp_path):
+    # c1 answers NPS three times: the latest (3 March) twice, 5 then 7; the earlier 9 comes last.
+    answers = "c1,2025-03-03,r5,nps,5,,\nc1,2025-03-03,r6,nps,7,,\nc1,2025-02-10,r4,nps,9,,\n"
+    write_dataset(tmp_path, surveys=SURVEYS + answers)
+    for _ in range(3):  # the same on every run
+        frame = build_features(load_dataset(tmp_path))
+        c1 = frame.filter(pl.col("customer_id") == "c1").row(0, named=True)
+        assert (c1["latest_nps"], c1["n_survey_responses"]) == (7, 4)
 
 
 def test_customer_without_events_has_zero_counts_and_no_exposure(features):
