@@ -110,7 +110,10 @@ def detractor_hazard_ratio(followup: pl.DataFrame) -> Result:
         pl.col("churned").cast(pl.Float64),
         *((pl.col("nps_category") == c).cast(pl.Float64).alias(c) for c in present),
     ).to_pandas()
-    summary = CoxPHFitter().fit(design, "duration", "churned").summary
+    # Durations are whole days, so answers share a few hundred distinct times: lifelines' batch
+    # computation, which its own heuristic does not pick for two covariates, is 11x faster
+    # (at 278,000 answers 0.27 s against 3.1 s; the estimates agree to 1e-12).
+    summary = CoxPHFitter().fit(design, "duration", "churned", batch_mode=True).summary
     table = pl.DataFrame(
         {
             "category": present,
