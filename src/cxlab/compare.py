@@ -336,7 +336,7 @@ def _mixes(run: RunDir) -> pl.DataFrame | None:
     archetypes, features = run.read_table("archetypes.csv"), run.table_path("customer_features.parquet")
     if archetypes is None or archetypes.is_empty() or not features.is_file():
         return None
-    shares = pl.read_parquet(features).select("customer_id", cs.starts_with("share_tp_"))
+    shares = pl.scan_parquet(features).select("customer_id", cs.starts_with("share_tp_")).collect()
     return (
         shares.join(archetypes.select("customer_id", "archetype_name"), on="customer_id")
         .group_by("archetype_name")

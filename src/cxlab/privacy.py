@@ -93,7 +93,16 @@ def redact_comments(dataset: Dataset) -> Dataset:
     report = dataset.report.tables.get("surveys")
     if report is not None:
         for column in [c for c in report.rejected.columns if c in (*report.text_columns, "comment")]:
-            report.rejected = report.rejected.with_columns(redact(report.rejected[column].cast(pl.String)))
+            report.rejected = report.rejected.with_columns(
+                _redact_present(report.rejected[column].cast(pl.String))
+            )
     if "comment" not in dataset.surveys.columns:
         return dataset
-    return replace(dataset, surveys=dataset.surveys.with_columns(redact(dataset.surveys["comment"])))
+    return replace(dataset, surveys=dataset.surveys.with_columns(_redact_present(dataset.surveys["comment"])))
+
+
+def _redact_present(comments: pl.Series) -> pl.Series:
+    """:func:`redact` of the comments there are. Most answers have none, and polars' regexes
+    take 25x as long over 1.9M answers holding 76,000 comments as over the comments alone."""
+    present = comments.is_not_null()
+    return comments.clone().scatter(present.arg_true(), redact(comments.filter(present)))

@@ -429,7 +429,13 @@ class RunDir:
             return None
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
-        frame = pl.read_csv(path, schema_overrides=spec.columns, infer_schema_length=None)
+        # Only the columns the table does not declare need their types inferred, from every row
+        # (one empty near the top must not turn a column of numbers into text); inferring a
+        # declared one is wasted: 0.7 s of the 0.75 s it takes to read archetypes.csv at 1M.
+        undeclared = set(pl.scan_csv(path).collect_schema()) - set(spec.columns)
+        frame = pl.read_csv(
+            path, schema_overrides=spec.columns, infer_schema=bool(undeclared), infer_schema_length=None
+        )
         return spec.conform(restore_formulas(frame), written_earlier=True)
 
     def table_names(self) -> list[str]:

@@ -3,6 +3,7 @@ and the business table of comment topics on hand-built data."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from cxlab import load_dataset
 from cxlab.comments import MIN_COMMENTS, _name, comment_topics, score_sentiment
-from cxlab.privacy import redact
+from cxlab.privacy import redact, redact_comments
 from tests.conftest import write_dataset
 
 # 121 customer-experience comments (51 negative, 30 neutral, 40 positive) written for this test
@@ -61,6 +62,18 @@ def test_sentiment_is_in_range_null_for_no_comment_and_the_lexicon_can_be_overri
 )
 def test_redaction_masks_names_addresses_and_numbers_and_keeps_the_rest(text, masked):
     assert redact(pl.Series([text])).item() == masked
+
+
+def test_the_runner_masks_every_comment_of_a_mostly_empty_column_in_place(tiny):
+    dataset = load_dataset(tiny)
+    comments = [None] * dataset.surveys.height
+    comments[1], comments[-1] = "Call me on +44 20 7946 0958", "Email jane.doe@example.com"
+    planted = dataset.surveys.with_columns(pl.Series("comment", comments, pl.String))
+    redacted = redact_comments(replace(dataset, surveys=planted)).surveys["comment"]
+    expected = [None] * len(comments)
+    expected[1], expected[-1] = "Call me on [number]", "Email [email]"
+    assert redacted.to_list() == expected
+    assert planted["comment"][1] == comments[1]  # the caller's table is left as it was
 
 
 def test_a_topic_name_leaves_out_terms_already_in_it():

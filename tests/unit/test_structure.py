@@ -136,6 +136,19 @@ def test_a_table_written_by_an_older_cxlab_reads_with_the_added_columns_empty(tm
     assert back["retention"].to_list() == [0.8] and back["exposure_window_days"].to_list() == [None]
 
 
+def test_a_column_a_table_does_not_declare_is_typed_from_every_row(tmp_path):
+    # archetype_profiles.csv ends with the features that describe each archetype: a feature
+    # empty in the first rows is still a number, not text
+    run = RunDir(tmp_path)
+    run.tables.mkdir()
+    profiles = pl.DataFrame({"archetype": range(300), "archetype_name": "a", "n_customers": 1, "share": 0.1})
+    share = pl.when(pl.col("archetype") >= 250).then(pl.col("archetype") / 1000)
+    profiles.with_columns(share.alias("share_tp_web")).write_csv(run.table_path("archetype_profiles.csv"))
+    back = run.read_table("archetype_profiles.csv")
+    assert back.schema["share_tp_web"] == pl.Float64 and back["share_tp_web"][299] == 0.299
+    assert back.schema["archetype"] == OUTPUT_TABLES["archetype_profiles.csv"].columns["archetype"]
+
+
 ENTRY_POINTS = {
     "journey_map": ["journey_paths", "stage_funnel", "transitions", "friction_points", "stage_flows",
                     "last_steps_before_churn"],
