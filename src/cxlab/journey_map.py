@@ -18,17 +18,13 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from cxlab.dataset import Dataset
-from cxlab.journeys import SUPPORT_TOUCHPOINTS, days, first_in_journey, journey_events
+from cxlab.journeys import SUPPORT_TOUCHPOINTS, days, first_in_journey, journey_events, last_in_journey
 from cxlab.results import Result
 
 START, END = "(start)", "(end)"
 CHURNED, ACTIVE = "(churned)", "(active)"
 NONE, OTHER = "(none)", "other"
 TRUNCATED = "…"
-
-
-def _last_in_journey() -> pl.Expr:
-    return (pl.col("journey") != pl.col("journey").shift(-1)).fill_null(True)
 
 
 def journey_paths(
@@ -228,11 +224,8 @@ def transitions(
         end = pl.when("is_churned").then(pl.lit(CHURNED)).otherwise(pl.lit(ACTIVE))
     steps = events.select(
         pl.col("touchpoint").alias("from_touchpoint"),
-        pl.when(_last_in_journey())
-        .then(end)
-        .otherwise(pl.col("touchpoint").shift(-1))
-        .alias("to_touchpoint"),
-        pl.when(~_last_in_journey())
+        pl.when(last_in_journey()).then(end).otherwise(pl.col("touchpoint").shift(-1)).alias("to_touchpoint"),
+        pl.when(~last_in_journey())
         .then(days(pl.col("timestamp").shift(-1) - pl.col("timestamp")))
         .alias("days"),
     )

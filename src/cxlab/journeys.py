@@ -371,6 +371,11 @@ def first_in_journey() -> pl.Expr:
     return (pl.col("journey") != pl.col("journey").shift()).fill_null(True)
 
 
+def last_in_journey() -> pl.Expr:
+    """True at the last event of each journey (events in journey order)."""
+    return (pl.col("journey") != pl.col("journey").shift(-1)).fill_null(True)
+
+
 def _is_journey_ordered(events: pl.DataFrame) -> bool:
     same = pl.col("customer_id") == pl.col("customer_id").shift()
     ordered = (pl.col("customer_id") >= pl.col("customer_id").shift()) & (
