@@ -44,7 +44,7 @@ from cxlab.parameters import (
 from cxlab.placement import clean_leftovers, place, release_space, reserve_space, run_lock
 from cxlab.privacy import pseudonymize, pseudonymize_tables, redact_comments
 from cxlab.rundir import RunDir
-from cxlab.scheduler import dependencies, execute_all
+from cxlab.scheduler import dependencies, execute_all, start_order
 from cxlab.sources import Source, results_destination, start_from, write_results
 
 logger = logging.getLogger(__name__)
@@ -257,7 +257,8 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     values = _runner_values(dataset, params)
     threads = max(1, (os.cpu_count() or 1) // how.jobs) if how.jobs > 1 else None
     # The first kernels start (and import cxlab) while the runner builds the features.
-    with Kernels(how.kernel_name, str(run.path), run.logs, todo, how.jobs, threads) as kernels:
+    ahead = start_order(dependencies(todo))  # each kernel warmed for the notebook that will take it
+    with Kernels(how.kernel_name, str(run.path), run.logs, ahead, how.jobs, threads) as kernels:
         if how.reads_features and not precomputed:  # built once, read by every notebook
             _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
         del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)

@@ -80,6 +80,18 @@ def execute_all(
     return waiting
 
 
+def start_order(needs: dict[Path, set[Path]]) -> list[Path]:
+    """The notebooks in the order :func:`execute_all` starts them when each succeeds: exact
+    one at a time, the likely order side by side (kernels are started ahead in this order)."""
+    order: list[Path] = []
+    while len(order) < len(needs):
+        ready = [nb for nb in needs if nb not in order and needs[nb] <= set(order)]
+        if not ready:  # a cycle: execute_all never starts these
+            return order + [nb for nb in needs if nb not in order]
+        order.append(min(ready, key=lambda nb: -_waited_for(nb, needs)))  # the first of ties, as there
+    return order
+
+
 def _waited_for(nb: Path, needs: dict[Path, set[Path]]) -> int:
     """How many notebooks wait for ``nb``, directly or through others."""
     later, frontier = set(), {nb}

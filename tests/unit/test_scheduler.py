@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cxlab.scheduler import dependencies, execute_all
+from cxlab.scheduler import dependencies, execute_all, start_order
 
 
 def _notebooks(folder: Path, needs: dict[str, list[str] | None]) -> list[Path]:
@@ -45,6 +45,20 @@ class _Recorder:
     def overlap(self, one: str, other: str) -> bool:
         (a0, a1), (b0, b1) = self.spans[one], self.spans[other]
         return a0 < b1 and b0 < a1
+
+
+def test_kernels_are_started_ahead_in_the_order_the_notebooks_start_one_at_a_time(tmp_path):
+    # The most-waited-for notebook starts first, not the first in run order: a kernel warmed
+    # for another notebook would import the modules of this one while it runs.
+    notebooks = _notebooks(
+        tmp_path,
+        {"01_a": [], "02_b": [], "03_c": [], "04_after_c": ["03_c"], "05_after_c": ["03_c"], "00_all": None},
+    )
+    needs = dependencies(notebooks)
+    started = []
+    assert execute_all(needs, 1, lambda nb: started.append(nb) or True, stop=lambda: None) == []
+    assert start_order(needs) == started
+    assert [nb.stem for nb in started[:2]] == ["03_c", "01_a"]
 
 
 def test_independent_notebooks_overlap_and_each_starts_after_what_it_needs(tmp_path):
