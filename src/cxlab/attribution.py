@@ -69,7 +69,7 @@ def heuristic_credit(paths: pl.DataFrame, *, half_life_days: float = 7.0) -> pl.
         "linear": 1 / pl.len().over("journey"),
         "time_decay": decay / decay.sum().over("journey"),
     }
-    credit = (  # one lazy pass: 0.6 s at 8M events, against 1.3 s for a table per method
+    credit = (  # first and last by position, one lazy pass: 0.6 s at 8M events, 1.3 s with windows
         retained.lazy()
         .with_columns(weight.alias(method) for method, weight in weights.items())
         .group_by("touchpoint")
