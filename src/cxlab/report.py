@@ -257,12 +257,13 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     values = _runner_values(dataset, params)
     threads = max(1, (os.cpu_count() or 1) // how.jobs) if how.jobs > 1 else None
     # The first kernels start (and import cxlab) while the runner builds the features.
-    ahead = start_order(dependencies(todo))  # each kernel warmed for the notebook that will take it
+    needs = dependencies(todo)
+    ahead = start_order(needs)  # each kernel warmed for the notebook that will take it
     with Kernels(how.kernel_name, str(run.path), run.logs, ahead, how.jobs, threads) as kernels:
         if how.reads_features and not precomputed:  # built once, read by every notebook
             _write_features(run, dataset, params.get("exposure_window_days", EXPOSURE_WINDOW_DAYS))
         del dataset, precomputed  # the notebooks read the saved copy; free the runner's (GBs at 1M)
-        _execute_all(run, notebooks, todo, values, manifest, how, parent, kernels)
+        _execute_all(run, notebooks, needs, values, manifest, how, parent, kernels)
     failed = next((r for r in runs if r.status == "failed"), None)
     if failed:
         where = f" at cell [{failed.failed_cell}] ({failed.failed_source})" if failed.failed_cell else ""
@@ -273,9 +274,11 @@ def _run_in(run: RunDir, source: Source, params, notebooks, manifest: Manifest, 
     return RunResult(run.path, "succeeded", 0, "all notebooks succeeded", runs)
 
 
-def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: Execution, parent, kernels):
-    """Execute the notebooks of ``todo``, ``how.jobs`` at a time where they do not wait for one
-    another (:mod:`cxlab.scheduler`); the others are skipped, saying why."""
+def _execute_all(run: RunDir, notebooks, needs, values, manifest: Manifest, how: Execution, parent, kernels):
+    """Execute the notebooks of ``needs`` (each with those it waits for), ``how.jobs`` at a time
+    where they do not wait for one another (:mod:`cxlab.scheduler`); the others are skipped,
+    saying why."""
+    todo = list(needs)
     status_of = dict(zip(notebooks, manifest.notebooks, strict=True))
     labels = {nb: f"[{i}/{len(notebooks)}] {nb.name}" for i, nb in enumerate(notebooks, start=1)}
     for nb in notebooks:
@@ -292,7 +295,7 @@ def _execute_all(run: RunDir, notebooks, todo, values, manifest: Manifest, how: 
         logger.info("%s %s in %.1f s", labels[nb], status_of[nb].status, status_of[nb].seconds)
         return status_of[nb].status == "succeeded"
 
-    for nb in execute_all(dependencies(todo), how.jobs, execute, kernels.stop_all):
+    for nb in execute_all(needs, how.jobs, execute, kernels.stop_all):
         status_of[nb].status = "skipped"
 
 
