@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import polars as pl
+import polars.selectors as cs
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
@@ -43,6 +44,12 @@ from cxlab.standardized import retention_differences
 
 MAX_LEVELS = 20
 """An attribute with more levels than this is left out of the model (and the note says so)."""
+
+
+LANDMARK_COLUMNS = cs.by_name(
+    "customer_id", "observed_days", "window_complete", "is_churned", "exposure_window_days"
+) | cs.starts_with("exposed_", "attr_")
+"""The columns of :func:`cxlab.build_features` that :func:`landmark_data` uses."""
 
 
 PH_ALPHA = 0.01
@@ -64,6 +71,14 @@ class Landmark:
     @property
     def exposures(self) -> list[str]:
         return [c for c in self.data.columns if c.startswith("exposed_")]
+
+    def with_archetypes(self, archetypes: pl.DataFrame | None) -> Landmark:
+        """The same customers with ``archetype_name`` from ``archetypes`` (``customer_id``,
+        ``archetype_name``), or without archetypes when None."""
+        data = self.data.drop("archetype_name", strict=False)
+        if archetypes is not None:
+            data = data.join(archetypes.select("customer_id", "archetype_name"), on="customer_id", how="left")
+        return Landmark(data, self.exposure_window_days, self.counts)
 
     def describe(self) -> str:
         """Who is in the analysis and who is not, in plain words."""
@@ -143,8 +158,6 @@ def landmark_data(
     columns = ["customer_id", "duration", pl.col("is_churned").alias("churned")]
     columns += [c for c in features.columns if c.startswith(("exposed_", "attr_"))]
     data = flagged.filter(keep).select(columns)
-    if archetypes is not None:
-        data = data.join(archetypes.select("customer_id", "archetype_name"), on="customer_id", how="left")
     counts = {
         "customers": features.height,
         "window_incomplete": int(flagged["_incomplete"].sum()),
@@ -153,7 +166,7 @@ def landmark_data(
         "included": data.height,
         "churned": int(data["churned"].sum()),
     }
-    return Landmark(data, window, counts)
+    return Landmark(data, window, counts).with_archetypes(archetypes)
 
 
 def _features_window(features: pl.DataFrame, asked: int | None) -> int:
@@ -773,7 +786,7 @@ class ArchetypeSensitivity(Result):
 
 
 def archetype_sensitivity(
-    features: pl.DataFrame,
+    landmark: Landmark,
     alternatives: dict[str, pl.DataFrame | None],
     reference: HazardRatios,
     *,
@@ -789,8 +802,8 @@ def archetype_sensitivity(
 
     Parameters
     ----------
-    features : polars.DataFrame
-        From :func:`cxlab.build_features`.
+    landmark : Landmark
+        From :func:`landmark_data`; its archetypes, if any, are replaced by each alternative.
     alternatives : dict
         Variant name -> ``customer_id``, ``archetype_name`` table, or None.
     reference : HazardRatios
@@ -810,8 +823,9 @@ def archetype_sensitivity(
     >>> from cxlab import retention
     >>> from cxlab.synthetic import make_journeys
     >>> features = cxlab.build_features(make_journeys(2_000, random_state=0).load())
-    >>> cox = retention.touchpoint_hazard_ratios(retention.landmark_data(features))
-    >>> check = retention.archetype_sensitivity(features, {"no archetypes": None}, cox)
+    >>> landmark = retention.landmark_data(features)
+    >>> cox = retention.touchpoint_hazard_ratios(landmark)
+    >>> check = retention.archetype_sensitivity(landmark, {"no archetypes": None}, cox)
     >>> check.summary["variant"].unique().to_list()
     ['no archetypes']
     """
@@ -820,9 +834,8 @@ def archetype_sensitivity(
     )
     parts = []
     for variant, archetypes in alternatives.items():
-        landmark = landmark_data(features, archetypes=archetypes)
         refit = touchpoint_hazard_ratios(
-            landmark, min_exposed=min_exposed, penalizer=penalizer, check_ph=False
+            landmark.with_archetypes(archetypes), min_exposed=min_exposed, penalizer=penalizer, check_ph=False
         ).summary
         parts.append(
             refit.select(

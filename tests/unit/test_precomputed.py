@@ -8,10 +8,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cxlab import JourneyArchetypes, build_features, load_dataset
+import cxlab
+from cxlab import JourneyArchetypes, build_features, load_dataset, retention
 from cxlab.exceptions import DataContractError
 from cxlab.precomputed import load_precomputed
 from cxlab.profiles import profile_assignment
+from cxlab.retention import LANDMARK_COLUMNS
 from cxlab.session import features_for
 
 
@@ -94,6 +96,21 @@ def test_saved_features_are_reused_only_for_the_same_window_and_customers(tiny, 
     build_features(dataset).head(2).write_parquet(saved)
     with pytest.raises(DataContractError, match="other customers than the dataset"):
         features_for(dataset, saved)
+
+
+def test_the_landmark_reads_only_its_columns_of_the_runs_features_and_matches_the_full_table(
+    generated, tmp_path
+):
+    run = cxlab.open_run(tmp_path / "run", data_dir=generated)
+    run.write_table("archetypes.csv", run.archetypes)  # as the archetypes notebook does; features too
+    full = retention.landmark_data(run.features, archetypes=run.landmark_archetypes)
+    again = cxlab.open_run(tmp_path / "run", data_dir=generated)
+    assert_frame_equal(again.landmark.data, full.data)  # every column landmark_data uses is read
+    assert again.landmark.counts == full.counts and "features" not in vars(again)
+    assert_frame_equal(
+        again.read_features(["is_churned", "customer_id"]), run.features["is_churned", "customer_id"]
+    )
+    assert 10 < again.read_features(LANDMARK_COLUMNS).width < run.features.width / 2
 
 
 def test_profiles_of_a_given_assignment_match_the_fitted_models(generated):

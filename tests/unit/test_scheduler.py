@@ -119,7 +119,7 @@ def test_an_interruption_stops_the_running_notebooks_and_goes_on(tmp_path):
     assert stopped and release.is_set()
 
 
-ARCHETYPES_READ = ("run.archetypes", "run.landmark_archetypes", "run.archetype_alternatives")
+ARCHETYPES_READ = ("run.archetypes", "run.landmark", "run.archetype_alternatives")  # and landmark_archetypes
 
 
 def test_every_packaged_notebook_that_reads_the_archetypes_waits_for_their_notebook():
