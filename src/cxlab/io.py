@@ -490,7 +490,11 @@ def _read_saved(path: Path, *, mapping: Any, observation_end: datetime | None) -
             f"{path} holds a dataset cxlab already validated (observation end {saved_end}); "
             "load it without a mapping or another observation_end, or load the raw export instead."
         )
-    frames = {name: pl.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    # One chunk per column, as a validated load gives: the Parquet reader gives one per row
+    # group, and columns computed later (the journey index, per-event look-ups) come in one, so
+    # an eager filter of a frame mixing them copies it whole first (11.6M events: +1.2 GB and
+    # 0.6 s per filter; the journey-map tables 20% faster for 0.5 s here).
+    frames = {name: pl.read_parquet(path / f"{name}.parquet").rechunk() for name in TABLES}
     tables = {}
     for name, t in meta["tables"].items():
         rejected_file = path / "rejected" / f"{name}.csv"

@@ -241,6 +241,17 @@ def test_saved_dataset_round_trips_with_its_report(tmp_path):
         load_dataset(tmp_path / "saved", observation_end="2025-01-01")
 
 
+def test_a_saved_dataset_loads_with_one_chunk_per_column(tiny, tmp_path):
+    # as a validated load does: the journey tables add one-chunk columns to the events, and
+    # polars copies a whole frame of differently chunked columns on every eager filter
+    saved = load_dataset(tiny).save(tmp_path / "saved")
+    pl.read_parquet(saved / "interactions.parquet").write_parquet(
+        saved / "interactions.parquet", row_group_size=2
+    )
+    assert pl.read_parquet(saved / "interactions.parquet")["timestamp"].n_chunks() > 1
+    assert {s.n_chunks() for s in load_dataset(saved).interactions} == {1}
+
+
 def test_observation_end_parameter_must_be_a_date(tiny):
     with pytest.raises(DataContractError, match="'observation_end' parameter must be an ISO 8601"):
         load_dataset(tiny, observation_end="last tuesday")
