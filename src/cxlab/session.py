@@ -89,8 +89,10 @@ class OpenRun:
     def archetypes(self) -> pl.DataFrame:
         """``customer_id``, ``archetype``, ``archetype_name`` of every customer: the run's
         ``archetypes.csv`` when it covers them all, else archetypes fitted with the defaults."""
-        saved = saved_archetypes(self.dataset.customers["customer_id"], self.run.path)
-        return saved if saved is not None else _fit_archetypes(self.features, self.random_state)
+        saved = _saved_archetypes(self.dataset.customers["customer_id"], self.run.path)
+        return (
+            saved if saved is not None else _fit_archetypes(self.features, self.run.path, self.random_state)
+        )
 
     @cached_property
     def landmark(self) -> Landmark:
@@ -218,7 +220,10 @@ def features_for(
         The saved table was built with another window or end of observation, or for other
         customers: analysing it with this dataset would mix two different inputs.
     """
-    columns = cs.all() if columns is None else cs.by_name(columns) if isinstance(columns, list) else columns
+    if columns is None:
+        columns = cs.all()
+    elif isinstance(columns, list):
+        columns = cs.by_name(columns)
     if not saved or not Path(saved).is_file():
         return build_features(dataset, exposure_window_days=exposure_window_days).select(columns)
     checked = cs.by_name("customer_id", "exposure_window_days", "observation_end")
@@ -242,11 +247,11 @@ def archetypes_for(
     """``customer_id``, ``archetype``, ``archetype_name`` for every customer of ``features``:
     the run's ``archetypes.csv`` (written by the archetypes notebook) when it covers them all,
     else archetypes fitted here with the default settings."""
-    saved = saved_archetypes(features["customer_id"], run_dir)
-    return saved if saved is not None else _fit_archetypes(features, random_state)
+    saved = _saved_archetypes(features["customer_id"], run_dir)
+    return saved if saved is not None else _fit_archetypes(features, run_dir, random_state)
 
 
-def saved_archetypes(ids: pl.Series, run_dir: str | Path) -> pl.DataFrame | None:
+def _saved_archetypes(ids: pl.Series, run_dir: str | Path) -> pl.DataFrame | None:
     """The run's ``archetypes.csv`` when it covers every customer of ``ids``, else None."""
     assigned = RunDir(run_dir).read_table("archetypes.csv")
     # the notebook wrote them for these very customers, in their order (is_in: 0.27 s at 1M)
@@ -254,11 +259,11 @@ def saved_archetypes(ids: pl.Series, run_dir: str | Path) -> pl.DataFrame | None
         ids.equals(assigned["customer_id"]) or ids.is_in(assigned["customer_id"].implode()).all()
     ):
         return assigned
-    logger.info("No archetypes in %s for these customers: fitting them with the defaults", run_dir)
     return None
 
 
-def _fit_archetypes(features: pl.DataFrame, random_state: int) -> pl.DataFrame:
+def _fit_archetypes(features: pl.DataFrame, run_dir: str | Path, random_state: int) -> pl.DataFrame:
     from cxlab.archetypes import JourneyArchetypes
 
+    logger.info("No archetypes in %s for these customers: fitting them with the defaults", run_dir)
     return JourneyArchetypes(random_state=random_state).fit(features).assign(features)
