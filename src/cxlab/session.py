@@ -89,9 +89,12 @@ class OpenRun:
     def archetypes(self) -> pl.DataFrame:
         """``customer_id``, ``archetype``, ``archetype_name`` of every customer: the run's
         ``archetypes.csv`` when it covers them all, else archetypes fitted with the defaults."""
+        # checked against the dataset's customers: the features are loaded only to fit them here
         saved = _saved_archetypes(self.dataset.customers["customer_id"], self.run.path)
         return (
-            saved if saved is not None else _fit_archetypes(self.features, self.run.path, self.random_state)
+            saved
+            if saved is not None
+            else archetypes_for(self.features, self.run.path, random_state=self.random_state)
         )
 
     @cached_property
@@ -247,8 +250,13 @@ def archetypes_for(
     """``customer_id``, ``archetype``, ``archetype_name`` for every customer of ``features``:
     the run's ``archetypes.csv`` (written by the archetypes notebook) when it covers them all,
     else archetypes fitted here with the default settings."""
+    from cxlab.archetypes import JourneyArchetypes
+
     saved = _saved_archetypes(features["customer_id"], run_dir)
-    return saved if saved is not None else _fit_archetypes(features, run_dir, random_state)
+    if saved is not None:
+        return saved
+    logger.info("No archetypes in %s for these customers: fitting them with the defaults", run_dir)
+    return JourneyArchetypes(random_state=random_state).fit(features).assign(features)
 
 
 def _saved_archetypes(ids: pl.Series, run_dir: str | Path) -> pl.DataFrame | None:
@@ -260,10 +268,3 @@ def _saved_archetypes(ids: pl.Series, run_dir: str | Path) -> pl.DataFrame | Non
     ):
         return assigned
     return None
-
-
-def _fit_archetypes(features: pl.DataFrame, run_dir: str | Path, random_state: int) -> pl.DataFrame:
-    from cxlab.archetypes import JourneyArchetypes
-
-    logger.info("No archetypes in %s for these customers: fitting them with the defaults", run_dir)
-    return JourneyArchetypes(random_state=random_state).fit(features).assign(features)
