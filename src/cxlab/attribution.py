@@ -91,8 +91,9 @@ def markov_credit(paths: pl.DataFrame) -> pl.DataFrame:
         pl.lit(START).alias("source"), pl.col("touchpoint").alias("target")
     )
     # each counted apart, then the small tables stacked: stacking the events copies them
-    counts = pl.concat(
-        [starts.group_by("source", "target").len("n"), steps.group_by("source", "target").len("n")]
+    counts = pl.concat(  # relaxed: the states are text, the touchpoints Categorical
+        [starts.group_by("source", "target").len("n"), steps.group_by("source", "target").len("n")],
+        how="vertical_relaxed",
     )
     touchpoints = sorted(paths["touchpoint"].unique().to_list())
     effects = removal_effects(counts, touchpoints)
@@ -200,7 +201,8 @@ def attribution(
             "(their horizon lies after the end of observation)"
         )
         return Result.not_estimable(reason, empty, counts=counts, title=title)
-    table = pl.concat([heuristic_credit(paths, half_life_days=half_life_days), markov_credit(paths)])
+    credits = [heuristic_credit(paths, half_life_days=half_life_days), markov_credit(paths)]
+    table = pl.concat(credits, how="vertical_relaxed")  # touchpoints Categorical in one, text in the other
     conversion = pl.lit(f"retained {horizon_days} days after the exposure window").alias("conversion")
     table = table.select("touchpoint", "method", conversion, "credit", "n_customers")
     return Result(table, counts, None, title, text=describe_counts(counts), chart="plot_attribution")

@@ -155,10 +155,10 @@ def paths_into_churn(dataset: Dataset, *, steps: int = 3, random_state: int = 0,
         "journey",
         "churned",
         pl.lit("path").alias("kind"),
-        pl.col("touchpoint").list.join(" > ").alias("step"),
+        pl.col("touchpoint").cast(pl.List(pl.String)).list.join(" > ").alias("step"),
     )
     each = last.explode("touchpoint").select(
-        "journey", "churned", pl.lit("step").alias("kind"), pl.col("touchpoint").alias("step")
+        "journey", "churned", pl.lit("step").alias("kind"), pl.col("touchpoint").cast(pl.String).alias("step")
     )
     used = pl.concat([paths, each.unique()])
     result = _compared(used, points, title, f"among their last {steps} touchpoints", noun="paths and steps")
@@ -189,6 +189,7 @@ def _used(events: pl.DataFrame, kind: str) -> pl.DataFrame:
         events = events.with_columns(pl.col("touchpoint").shift().alias("_previous"))
         events = events.filter(_same_journey(), pl.col("_previous") != step)
         step = pl.concat_str("_previous", pl.lit(" → "), step)
+    step = step.cast(pl.String)  # touchpoints are Categorical, the other steps text
     return events.select("journey", "churned", pl.lit(kind).alias("kind"), step.alias("step")).unique()
 
 

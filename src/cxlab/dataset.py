@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from cxlab.rundir import neutralize_formulas
-from cxlab.schema import STAGES, TABLES
+from cxlab.schema import LABELS, STAGES, TABLES
 
 SAVED_MARKER = "dataset.json"
 """File that marks a folder written by :meth:`Dataset.save`."""
@@ -113,7 +113,9 @@ class Dataset:
     """A validated dataset: polars frames for the contract's tables and the load report.
 
     ``touchpoints`` is the catalog in force (the built-in one overlaid with the dataset's
-    own); ``interactions`` carry ``channel``, ``stage`` and ``kind`` filled from it.
+    own); ``interactions`` carry ``channel``, ``stage`` and ``kind`` filled from it. The
+    :data:`~cxlab.schema.LABELS` columns are ``Categorical`` in every table, also in a table
+    put in by hand, so the tables join and stack with one another.
     """
 
     customers: pl.DataFrame
@@ -124,6 +126,11 @@ class Dataset:
     # what analyses derive from the frames and share (cxlab.journeys.journey_events), with the
     # frames it was derived from: a frame replaced since makes it stale
     derived: dict[str, tuple] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in TABLES:  # a no-op for columns that are Categorical already
+            value = value.with_columns(pl.col(c).cast(pl.Categorical) for c in LABELS if c in value)
+        super().__setattr__(name, value)
 
     @property
     def observation_end(self) -> datetime:

@@ -241,7 +241,7 @@ def transitions(
         ),
     ]
     table = (
-        pl.concat(counted)
+        pl.concat(counted, how="vertical_relaxed")  # the start state is text, the touchpoints Categorical
         .with_columns((pl.col("count") / pl.col("count").sum().over("from_touchpoint")).alias("probability"))
         .select("from_touchpoint", "to_touchpoint", "count", "probability", "median_days")
         .sort(["from_touchpoint", "count", "to_touchpoint"], descending=[False, True, False])  # ties by name

@@ -408,8 +408,8 @@ def _journey_summary(events: pl.DataFrame, support: tuple[str, ...]) -> pl.DataF
     summary = signals.group_by("journey", maintain_order=True).agg(
         pl.col("customer_id").first(),
         pl.len().alias("n_events"),
-        pl.col("touchpoint").first().alias("first_touchpoint"),
-        pl.col("touchpoint").last().alias("last_touchpoint"),
+        pl.col("touchpoint").first().cast(pl.String).alias("first_touchpoint"),  # text, as in any table
+        pl.col("touchpoint").last().cast(pl.String).alias("last_touchpoint"),
         pl.col("timestamp").first().alias("first_event_at"),
         pl.col("timestamp").last().alias("last_event_at"),
         days(pl.col("_purchase_at").min() - pl.col("timestamp").first()).alias("days_to_first_purchase"),

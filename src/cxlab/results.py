@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import polars.selectors as cs
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,6 +47,10 @@ class Result:
     title: str = ""
     text: str = ""  # describe() when estimable, for results that need no subclass
     chart: str | None = None  # the cxlab.plotting function that draws summary, if any
+
+    def __post_init__(self) -> None:
+        # analyses group by the dataset's Categorical labels; tables people read hold text
+        self.summary = self.summary.with_columns(cs.categorical().cast(pl.String))
 
     @classmethod
     def not_estimable(cls, reason: str, summary: pl.DataFrame | None = None, **fields: Any) -> Result:

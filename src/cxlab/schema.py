@@ -25,6 +25,11 @@ KINDS = ("digital", "physical", "human")
 UNKNOWN = "unknown"
 """Stage, channel or kind of a touchpoint that neither the data nor the catalog describes."""
 
+LABELS = ("touchpoint", "channel", "stage", "kind")
+"""Columns of a validated dataset that hold a few distinct names (interactions, the catalog,
+the surveys' ``touchpoint``): polars ``Categorical``, 4 bytes a row instead of 16 or more (at
+11.6M events the dataset is 0.56 GB smaller and each notebook peaks 0.5-1 GB lower)."""
+
 ROW = "source_row"
 """The column of a rejected row holding its 1-based row number in the source."""
 

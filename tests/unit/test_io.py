@@ -252,6 +252,28 @@ def test_a_saved_dataset_loads_with_one_chunk_per_column(tiny, tmp_path):
     assert {s.n_chunks() for s in load_dataset(saved).interactions} == {1}
 
 
+def test_names_are_categorical_in_every_table_loaded_saved_or_put_in_by_hand(tiny, tmp_path):
+    from cxlab.journey_map import friction_points, transitions
+
+    labels = {"touchpoint", "channel", "stage", "kind"}
+
+    def categorical(dataset):
+        tables = {t: getattr(dataset, t).schema for t in ("interactions", "surveys", "touchpoints")}
+        return {(t, c) for t, schema in tables.items() for c, d in schema.items() if d == pl.Categorical}
+
+    loaded = load_dataset(tiny)
+    expected = {("interactions", c) for c in labels} | {("touchpoints", c) for c in labels}
+    assert categorical(loaded) == expected | {("surveys", "touchpoint")}
+    assert categorical(load_dataset(loaded.save(tmp_path / "saved"))) == categorical(loaded)
+    loaded.surveys = loaded.surveys.with_columns(pl.col("touchpoint").cast(pl.String))  # a table by hand
+    assert loaded.surveys.schema["touchpoint"] == pl.Categorical
+    steps = transitions(loaded).summary  # results hold text, with the data's names
+    assert (
+        steps.schema["from_touchpoint"] == friction_points(loaded).summary.schema["touchpoint"] == pl.String
+    )
+    assert set(steps["to_touchpoint"]) - {"(end)"} <= set(loaded.interactions["touchpoint"].cast(pl.String))
+
+
 def test_observation_end_parameter_must_be_a_date(tiny):
     with pytest.raises(DataContractError, match="'observation_end' parameter must be an ISO 8601"):
         load_dataset(tiny, observation_end="last tuesday")
@@ -352,6 +374,6 @@ def test_touchpoints_differing_only_in_case_load_as_one_label_with_a_warning(tmp
         ("help_center", 1),
         ("search", 1),
     ]  # the catalog's spelling wins
-    assert not labels["touchpoint"].str.contains("[A-Z ]").any()
+    assert not labels["touchpoint"].cast(pl.String).str.contains("[A-Z ]").any()
     assert "differ from another only in case or punctuation" in " ".join(dataset.report.warnings)
     assert build_features(dataset).height == 3  # one feature column per touchpoint, no clash
