@@ -165,3 +165,19 @@ def test_journey_events_are_kept_until_the_dataset_changes(tiny):
     assert "c1" not in journey_events(dataset)["customer_id"].to_list()  # not the stale events
     dataset.customers = dataset.customers.with_columns(pl.lit(None, pl.Datetime("us")).alias("churned_at"))
     assert not journey_events(dataset)["is_churned"].any()
+
+
+def test_landmark_features_count_only_events_before_the_landmark(tiny):
+    from cxlab.journeys import feature_vocabulary, landmark_features
+
+    dataset = load_dataset(tiny)
+    signup = dataset.customers.select("customer_id", landmark=pl.col("signup_at") + pl.duration(days=14))
+    early = dataset.interactions.join(signup, on="customer_id").filter(
+        pl.col("timestamp") < pl.col("landmark")
+    )
+    by_hand = replace(dataset, interactions=early.drop("landmark"))
+    vocabulary = feature_vocabulary(dataset, exposure_window_days=14)
+    expected = build_features(by_hand, exposure_window_days=14, vocabulary=vocabulary)
+    assert 0 < early.height < dataset.interactions.height
+    assert landmark_features(dataset, exposure_window_days=14).equals(expected)
+    assert "journey_events" not in dataset.derived  # no churn status kept on the dataset for it
