@@ -314,8 +314,12 @@ def archetype_retention(
     >>> archetype_retention(features, names, step_days=30, max_days=30).summary["retention"].to_list()
     [0.5, 1.0]
     """
+    # whole days (rounded up), as the landmark's durations and the days read: at a million
+    # customers the fits and the log-rank test take 0.9 s instead of 3.2 s on 990k distinct
+    # times; an event and a censoring on the same day then count both at risk (0.03 points)
+    duration = pl.col("observed_days").ceil().alias("duration")
     data = features.join(archetypes.select("customer_id", "archetype_name"), on="customer_id").select(
-        pl.col("observed_days").alias("duration"), pl.col("is_churned").alias("churned"), "archetype_name"
+        duration, pl.col("is_churned").alias("churned"), "archetype_name"
     )
     curves = retention_curves(data, "archetype_name", title="Retention since signup, by archetype")
     curves.since = "signup"

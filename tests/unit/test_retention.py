@@ -200,3 +200,15 @@ def test_calibration_points_are_tenths_of_the_customers_however_skewed_the_predi
     assert len(x) == 10  # one point per tenth, each of 200 customers
     # Calibrated by construction: a share of 200 has a standard error of at most 0.035
     assert np.all(np.abs(np.asarray(y) - np.asarray(x)) < 0.1)
+
+
+def test_retention_since_signup_by_archetype_is_the_share_still_active_without_censoring():
+    rng = np.random.default_rng(0)
+    days = rng.exponential(60, 2_000)  # fractional days; everyone churns: no censoring
+    ids = [f"c{i}" for i in range(days.size)]
+    features = pl.DataFrame({"customer_id": ids, "observed_days": days, "is_churned": True})
+    names = pl.DataFrame({"customer_id": ids, "archetype_name": np.where(np.arange(days.size) % 2, "A", "B")})
+    table = retention.archetype_retention(features, names, step_days=15, max_days=90).summary
+    for group, at, share in table.select("group", "days", "retention").iter_rows():
+        in_group = days[(np.arange(days.size) % 2 == 1) == (group == "A")]
+        assert share == pytest.approx((in_group > at).mean())  # read at whole days, exactly
