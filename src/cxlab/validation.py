@@ -17,7 +17,18 @@ from cxlab.catalog import default_catalog, merge_catalogs
 from cxlab.customers import apply_churn_rule, derive_customers
 from cxlab.dataset import Dataset, LoadReport, TableReport
 from cxlab.exceptions import DataContractError
-from cxlab.schema import KINDS, METRIC_SCALES, REASON, ROW, STAGES, TABLES, UNKNOWN, Table, column_name
+from cxlab.schema import (
+    KINDS,
+    LABELS,
+    METRIC_SCALES,
+    REASON,
+    ROW,
+    STAGES,
+    TABLES,
+    UNKNOWN,
+    Table,
+    column_name,
+)
 
 if TYPE_CHECKING:
     from cxlab.dataset import RawTable
@@ -469,7 +480,7 @@ def _fill_from_catalog(
         pl.col("channel").alias("_channel"),
         pl.col("kind").alias("_kind"),
     ).cast(pl.Categorical)
-    own = [c for c in ("touchpoint", "channel", "stage") if c in interactions.columns]
+    own = [c for c in LABELS if c in interactions.columns]
     out = interactions.with_columns(pl.col(own).cast(pl.Categorical))
     out = out.join(cat, on="touchpoint", how="left", maintain_order="left")
     unknown = out.filter(pl.col("_stage").is_null())["touchpoint"].value_counts(sort=True)
