@@ -176,7 +176,9 @@ def _read_table(directory: Path, name: str, mapping: Mapping) -> RawTable | None
     file = _locate(directory, name, spec.file, mapping)
     if file is None:
         return None
-    original = _read_file(file, spec.encoding, f"tables.{name}.encoding").with_row_index(ROW, offset=1)
+    key = f"tables.{name}.encoding"
+    labels = tuple(spec.columns.get(c, c) for c in validation.READ_AS_LABELS.get(name, ()))
+    original = _read_file(file, spec.encoding, key, labels=labels).with_row_index(ROW, offset=1)
     return as_raw_table(original, name, str(file), mapping, sha256=_sha256(file))
 
 
@@ -235,11 +237,15 @@ def _row_problems(original: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | 
         wrong = pl.format("{} fields where the header has {}", pl.col(FIELDS), pl.lit(width))
         reasons.append(pl.when(pl.col(FIELDS) != width).then(wrong))
     # A value can only have more characters than the limit if it has more bytes (cheap to count).
-    texts = [c for c, kind in original.schema.items() if kind == pl.String]
-    longest = original.select(pl.col(texts).str.len_bytes().max()).row(0) if texts else ()
-    texts = [c for c, n in zip(texts, longest, strict=True) if n is not None and n > MAX_FIELD_CHARS]
-    if texts:
-        too_long = pl.any_horizontal(pl.col(texts).str.len_chars() > MAX_FIELD_CHARS)
+    text = {
+        c: pl.col(c).str if kind == pl.String else pl.col(c).cat
+        for c, kind in original.schema.items()
+        if kind in (pl.String, pl.Categorical)
+    }
+    longest = original.select(ns.len_bytes().max() for ns in text.values()).row(0) if text else ()
+    long = [c for c, n in zip(text, longest, strict=True) if n is not None and n > MAX_FIELD_CHARS]
+    if long:
+        too_long = pl.any_horizontal(text[c].len_chars() > MAX_FIELD_CHARS for c in long)
         reasons.append(pl.when(too_long).then(pl.lit(TOO_LONG)))
     flagged = original.select(ROW, pl.coalesce(reasons or [pl.lit(None, pl.String)]).alias(validation.REASON))
     original = original.drop(FIELDS, strict=False)
@@ -317,13 +323,19 @@ def _locate(directory: Path, name: str, file: str | None, mapping: Mapping) -> P
     return None
 
 
-def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl.DataFrame:
-    """A CSV or Parquet file with every CSV column as text (so ``00042`` stays ``00042``).
-    Bytes that are not valid in ``encoding`` are an error naming the line, never replaced."""
+def _read_file(
+    path: Path, encoding: str = "utf-8", key: str = "encoding", *, labels: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """A CSV or Parquet file with every CSV column as text (so ``00042`` stays ``00042``), the
+    text columns named in ``labels`` as Categorical. Bytes that are not valid in ``encoding``
+    are an error naming the line, never replaced."""
     utf8 = _is_utf8(encoding)
     try:
         if path.suffix.lower() == ".parquet":
-            return pl.read_parquet(path)
+            scan = pl.scan_parquet(path)
+            schema = scan.collect_schema()
+            text = [c for c in labels if schema.get(c) == pl.String]
+            return scan.with_columns(pl.col(text).cast(pl.Categorical)).collect()
         # UTF-8 is read straight from the file; other encodings are decoded first.
         source = path if utf8 else _decode(path.read_bytes(), path, encoding, key).encode("utf-8")
         with path.open("rb") if utf8 else BytesIO(source) as f:
@@ -331,7 +343,13 @@ def _read_file(path: Path, encoding: str = "utf-8", key: str = "encoding") -> pl
         whole = line.endswith(b"\n")  # else cut at the limit (or a one-line file): checked below
         head = _decode(line, path, encoding, key) if whole and utf8 else line.decode("utf-8", "replace")
         separator = _check_header(head, path)
-        frame = pl.read_csv(source, infer_schema=False, separator=separator, truncate_ragged_lines=True)
+        frame = pl.read_csv(
+            source,
+            infer_schema=False,
+            schema_overrides=dict.fromkeys(labels, pl.Categorical),
+            separator=separator,
+            truncate_ragged_lines=True,
+        )
         frame = _with_field_counts(frame, source, separator)
     except DataContractError:
         raise

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from cxlab import DataContractError, load_dataset
 from tests.conftest import CUSTOMERS, INTERACTIONS, SURVEYS, write_dataset
@@ -274,6 +275,43 @@ def test_names_are_categorical_in_every_table_loaded_saved_or_put_in_by_hand(tin
     assert set(steps["to_touchpoint"]) - {"(end)"} <= set(loaded.interactions["touchpoint"].cast(pl.String))
 
 
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    "replace",
+    [{"search": "Search"}, {"search": " search", "website": "", "store": "store "}],
+    ids=["clean labels", "labels to strip"],
+)
+def test_touchpoints_read_as_categorical_load_exactly_as_text(tmp_path, monkeypatch, file_format, replace):
+    from cxlab import io, validation
+
+    interactions = INTERACTIONS
+    for label, spelling in replace.items():
+        interactions = interactions.replace(f",{label},", f",{spelling},")
+    text = write_dataset(tmp_path / "csv", interactions=interactions)
+    data = text
+    if file_format == "parquet":
+        data = tmp_path / "parquet"
+        data.mkdir()
+        for path in text.glob("*.csv"):
+            pl.read_csv(path, infer_schema=False).write_parquet(data / f"{path.stem}.parquet")
+    raw = io._read_file(data / f"interactions.{file_format}", labels=("touchpoint",))
+    assert raw.schema["touchpoint"] == pl.Categorical
+
+    def loaded():
+        ds = load_dataset(data, max_rejected_share=0.5)
+        rejected = [r.rejected.cast(pl.String) for r in ds.report.tables.values()]  # as written out
+        return [ds.interactions, ds.customers, ds.surveys, *rejected], ds.report.warnings
+
+    tables, warnings = loaded()
+    monkeypatch.setattr(validation, "READ_AS_LABELS", {})  # every column read as text
+    tables_from_text, warnings_from_text = loaded()
+    for table, from_text in zip(tables, tables_from_text, strict=True):
+        assert_frame_equal(table, from_text)
+    assert warnings == warnings_from_text
+    rejected_events = tables[4]  # after the three tables, the rejected rows of customers, then these
+    assert rejected_events["reason"].to_list() == (["empty touchpoint"] if "website" in replace else [])
+
+
 def test_observation_end_parameter_must_be_a_date(tiny):
     with pytest.raises(DataContractError, match="'observation_end' parameter must be an ISO 8601"):
         load_dataset(tiny, observation_end="last tuesday")
@@ -348,15 +386,21 @@ def test_a_header_row_with_no_end_is_a_clear_error(tmp_path):
         load_dataset(folder)
 
 
-def test_a_value_longer_than_a_spreadsheet_cell_rejects_its_row(tmp_path):
+@pytest.mark.parametrize(
+    ("too_long", "just_right", "row"),
+    [(",great", ",slow", 1), (",delivery,", ",checkout_payment,", 2)],  # text; a touchpoint (Categorical)
+)
+def test_a_value_longer_than_a_spreadsheet_cell_rejects_its_row(tmp_path, too_long, just_right, row):
     from cxlab.io import MAX_FIELD_CHARS
 
     long = "x" * (MAX_FIELD_CHARS + 1)
-    surveys = SURVEYS.replace(",great", f",{long}").replace(",slow", ",y" + "é" * (MAX_FIELD_CHARS - 1))
+    limit = "y" + "é" * (MAX_FIELD_CHARS - 1)
+    surveys = SURVEYS.replace(too_long, too_long.replace(too_long.strip(","), long))
+    surveys = surveys.replace(just_right, just_right.replace(just_right.strip(","), limit))
     dataset = load_dataset(write_dataset(tmp_path / "d", surveys=surveys), max_rejected_share=1.0)
     report = dataset.report.tables["surveys"]
     assert report.rejected.select("source_row", "reason").rows() == [
-        (1, "a value longer than 32,767 characters (an unclosed quote?)")
+        (row, "a value longer than 32,767 characters (an unclosed quote?)")
     ]
     assert dataset.surveys.height == 3  # the value of exactly 32,767 characters (multi-byte) loads
     assert report.rows_read == report.rows_loaded + report.rows_rejected
