@@ -166,8 +166,7 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         k = self._choose_k(Z, rng, n_archetypes)
         progress.report(f"archetypes: fitting {k} on {min(len(Z), self.fit_sample):,} customers")
         self.cluster_centers_ = _fit_centres(_sample(Z, self.fit_sample, rng), k, rng)
-        self.labels_ = self._distances(data).argmin(axis=1)
-        self._order_by_size()
+        self._order_by_size(self._distances(data))
         self.n_archetypes_ = len(self.cluster_centers_)
         self.lifts_, self.profiles_ = profile_archetypes(_table(X, data), self.labels_)
         self.names_ = self.profiles_["archetype_name"].to_list()
@@ -184,12 +183,20 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def assign(self, features: pl.DataFrame) -> pl.DataFrame:
         """``customer_id``, ``archetype``, ``archetype_name`` for a feature table (contract §3)."""
-        labels = self.predict(features)
+        return self._assigned(features, self.predict(features))
+
+    def fit_assign(self, features: pl.DataFrame) -> pl.DataFrame:
+        """:meth:`fit`, then :meth:`assign` of the same table, from the archetypes the fit
+        found (assigning again would measure each customer's distances a second time: 0.5 s
+        at a million customers)."""
+        return self._assigned(features, self.fit(features).labels_)
+
+    def _assigned(self, features: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
         return pl.DataFrame(
             {
                 "customer_id": features["customer_id"],
                 "archetype": pl.Series(labels, dtype=pl.Int32),
-                "archetype_name": [self.names_[i] for i in labels],
+                "archetype_name": pl.Series(self.names_, dtype=pl.String).gather(labels),
             }
         )
 
@@ -304,12 +311,14 @@ class JourneyArchetypes(ClusterMixin, TransformerMixin, BaseEstimator):
         )
         return best["k"]
 
-    def _order_by_size(self) -> None:
-        """Renumber archetypes by size, largest first (ties by centre order, so reruns agree)."""
-        sizes = np.bincount(self.labels_, minlength=len(self.cluster_centers_))
+    def _order_by_size(self, distances: np.ndarray) -> None:
+        """Renumber archetypes by size, largest first (ties by centre order, so reruns agree);
+        ``labels_`` are then the nearest renumbered centres, exactly as :meth:`predict` finds
+        them (a customer as near to two centres goes to the first, as there)."""
+        sizes = np.bincount(distances.argmin(axis=1), minlength=len(self.cluster_centers_))
         order = np.argsort(-sizes, kind="stable")
         self.cluster_centers_ = self.cluster_centers_[order]
-        self.labels_ = np.argsort(order)[self.labels_]
+        self.labels_ = distances[:, order].argmin(axis=1)
 
 
 def archetype_features(dataset, features: pl.DataFrame, *, order_aware: bool = False) -> pl.DataFrame:

@@ -150,7 +150,7 @@ class OpenRun:
             return None
         # k is given and these archetypes only adjust the impact model: no stability refits
         model = JourneyArchetypes(n_archetypes=k, n_bootstrap=0, random_state=self.random_state)
-        return model.fit(self._landmark_features).assign(self._landmark_features)
+        return model.fit_assign(self._landmark_features)
 
     def write_table(self, name: str, table: pl.DataFrame | Result) -> Path:
         """Save result table ``name`` of the run (see :data:`cxlab.rundir.OUTPUT_TABLES`)."""
@@ -256,7 +256,7 @@ def archetypes_for(
     if saved is not None:
         return saved
     logger.info("No archetypes in %s for these customers: fitting them with the defaults", run_dir)
-    return JourneyArchetypes(random_state=random_state).fit(features).assign(features)
+    return JourneyArchetypes(random_state=random_state).fit_assign(features)
 
 
 def _saved_archetypes(ids: pl.Series, run_dir: str | Path) -> pl.DataFrame | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -51,6 +52,14 @@ def test_auto_finds_three_separate_mixes_and_numbers_them_by_size():
     assert (np.bincount(model.labels_) == 40).all()
     assert (model.predict(table) == model.labels_).all() and model.transform(table).shape == (120, 3)
     assert model.stability_ > 0.95
+
+
+def test_fit_assign_is_fit_then_assign():
+    table = _blobs()
+    model = JourneyArchetypes(random_state=0)
+    assigned = model.fit_assign(table)
+    assert_frame_equal(assigned, model.assign(table))
+    assert assigned["archetype_name"].to_list() == [model.names_[i] for i in model.labels_]
 
 
 def test_same_seed_same_archetypes_and_names():
