@@ -22,8 +22,8 @@ def _step(name: str, customers: int, out: Path) -> dict:
 
         features = cxlab.build_features(cxlab.load_dataset(out))
         start = time.perf_counter()
-        model = cxlab.JourneyArchetypes(6 if name == "six" else "auto", random_state=0).fit(features)
-        model.assign(features)
+        model = cxlab.JourneyArchetypes(6 if name == "six" else "auto", random_state=0)
+        model.fit_assign(features)
         r.update(
             fit_s=round(time.perf_counter() - start, 2), customers=features.height, k=model.n_archetypes_
         )

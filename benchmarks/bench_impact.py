@@ -36,7 +36,7 @@ def _step(name: str, customers: int, out: Path) -> dict:
     from cxlab import retention
 
     features = cxlab.build_features(cxlab.load_dataset(out / "validated"))
-    archetypes = cxlab.JourneyArchetypes(random_state=0).fit(features).assign(features)
+    archetypes = cxlab.JourneyArchetypes(random_state=0).fit_assign(features)
     landmark = _with_extra_exposures(retention.landmark_data(features, archetypes=archetypes), 30)
     baseline = current_mb()
     start = time.perf_counter()
