@@ -177,7 +177,7 @@ def _text(parsed: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     unchanged = parsed.select(size).row(0) if text else ()  # a strip only removes bytes
     shared = [pl.col(n).alias(f"__{n}") for n, same in zip(text, unchanged, strict=True) if same]
     parsed = parsed.with_columns(shared)
-    columns = [f"__{n}" for n in names if parsed.schema[f"__{n}"] == pl.String]  # labels have none
+    columns = [f"__{n}" for n in names if parsed.schema[f"__{n}"] == pl.String]  # Categorical: checked clean
     blank = parsed.select(pl.col(columns).str.len_bytes().eq(0).any()).row(0) if columns else ()
     return parsed.with_columns(
         pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)).alias(c)
