@@ -100,8 +100,8 @@ def plot_attribution(credit: pl.DataFrame, *, top: int = 20, ax: Axes | None = N
 def plot_events_by_month(events_by_month: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Stacked monthly event volumes by journey stage (from :func:`cxlab.quality.events_by_month`)."""
     ax = _axes(ax)
-    wide = events_by_month.to_pandas().pivot_table(
-        index="month", columns="stage", values="n_events", aggfunc="sum", fill_value=0
+    wide = events_by_month.to_pandas().pivot_table(  # stage is a categorical: its stages seen
+        index="month", columns="stage", values="n_events", aggfunc="sum", fill_value=0, observed=True
     )
     colors = stage_colors(events_by_month["stage"].unique(maintain_order=True))
     stages = [s for s in colors if s in wide.columns]

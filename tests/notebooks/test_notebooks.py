@@ -29,13 +29,16 @@ def checkout(tmp_path_factory, generated):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_with_its_default_parameters(notebook, checkout):
     source = checkout / "notebooks" / notebook.name
-    pm.execute_notebook(
+    executed = pm.execute_notebook(
         str(source),
         str(checkout / f"executed-{notebook.name}"),
         cwd=str(source.parent),
         kernel_name="python3",
         progress_bar=False,
     )
+    # nothing on stderr: a library's warning would be printed on the page, for its readers
+    printed = [o["text"] for c in executed.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert printed == []
 
 
 @pytest.mark.notebook
