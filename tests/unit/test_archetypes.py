@@ -68,6 +68,19 @@ def test_same_seed_same_archetypes_and_names():
     assert len(set(a.names_)) == a.n_archetypes_
 
 
+def test_choice_of_k_is_the_same_on_one_thread(monkeypatch):
+    """Each k is scored on its own thread with its own seed: how many threads run them must not
+    change the scores. The warning filters are left as they were (they are process-wide)."""
+    from cxlab import archetypes
+
+    filters = list(archetypes.warnings.filters)
+    threads = JourneyArchetypes(random_state=3).fit(_blobs()).selection_scores_
+    parallel = archetypes.Parallel
+    monkeypatch.setattr(archetypes, "Parallel", lambda **kw: parallel(**{**kw, "n_jobs": 1}))
+    assert_frame_equal(JourneyArchetypes(random_state=3).fit(_blobs()).selection_scores_, threads)
+    assert archetypes.warnings.filters == filters
+
+
 def test_works_in_clone_and_pipeline():
     table = _blobs().select(pl.selectors.starts_with("share_tp_")).to_numpy()
     pipe = make_pipeline(MinMaxScaler(), clone(JourneyArchetypes(3, random_state=0)))
