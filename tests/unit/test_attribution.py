@@ -65,7 +65,10 @@ def test_removal_effects_agree_with_a_second_implementation():
 
 def test_heuristic_rules_by_hand():
     paths = _paths([(["a", "b", "c"], True), (["b"], True), (["a"], False)])
-    credit = {(m, t): c for t, m, c, _ in heuristic_credit(paths, half_life_days=1).iter_rows()}
+    heuristic = heuristic_credit(paths, half_life_days=1)
+    credit = {(m, t): c for t, m, c, _ in heuristic.iter_rows()}
+    # credit among the 2 retained customers; the Markov chain learns from all 3
+    assert set(heuristic["n_customers"]) == {2} and set(markov_credit(paths)["n_customers"]) == {3}
     # first: a, b; last: c, b; linear: a 1/3, b 1/3 + 1, c 1/3 over 2 customers
     assert credit[("first_touch", "a")] == credit[("first_touch", "b")] == 0.5
     assert credit[("last_touch", "c")] == credit[("last_touch", "b")] == 0.5
