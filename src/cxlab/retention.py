@@ -472,8 +472,8 @@ def touchpoint_hazard_ratios(
         estimable = []
     if estimable:
         design = _design(data, estimable, adjust_for_archetype=adjust_for_archetype)
-        redundant = _redundant_columns(design.drop(columns=["duration", "churned"]))
-        notes |= {c: "not estimable: determined by the other columns (collinear)" for c in redundant}
+        redundant = _redundant_columns(design.drop(columns=["duration", "churned"]), min_exposed)
+        notes |= {c: _collinear_note(breaking, min_exposed) for c, breaking in redundant.items()}
         estimable = [c for c in estimable if c not in redundant]
         design = design.drop(columns=redundant)
         progress.report(f"Cox model ({segment}): {len(design):,} customers, {design.shape[1] - 2} covariates")
@@ -537,18 +537,45 @@ def _design(data: pl.DataFrame, exposures: list[str], *, adjust_for_archetype: b
     return pl.concat(parts, how="horizontal").cast(pl.Float64).to_pandas()
 
 
-def _redundant_columns(covariates: pd.DataFrame, max_rows: int = 20_000) -> list[str]:
-    """Columns that are a linear combination of earlier ones once centred (a Cox model has no
-    intercept, so for example exposures that every customer has exactly one of are redundant)."""
-    sample = covariates if len(covariates) <= max_rows else covariates.sample(max_rows, random_state=0)
-    centred = (sample - sample.mean()).to_numpy()
-    kept, redundant = [], []
+def _redundant_columns(covariates: pd.DataFrame, min_rows: int) -> dict[str, int]:
+    """Columns the earlier ones determine, each with how many customers break the pattern.
+
+    A column is redundant when a linear combination of the earlier columns kept (once centred:
+    a Cox model has no intercept) explains most of its variance and predicts it to within a
+    half for every customer but fewer than ``min_rows``. Exactly collinear columns (exposures
+    that every customer has exactly one of) have none. When a few break it, the effects of the
+    column and of those it is nearly collinear with rest on those few alone: in one archetype
+    of the 1M benchmark, the 32 customers who bought in the app (too few for an app effect of
+    its own) made four purchase touchpoints "halve churn" (hazard ratios 0.43, q = 0.003).
+    Counted on every customer: a sample can miss the few (the 20,000 used before did)."""
+    X = covariates.to_numpy(np.float64)
+    mean = X.mean(axis=0)
+    cov = X.T @ X / max(len(X), 1) - np.outer(mean, mean)
+    kept, redundant = [], {}
     for i, column in enumerate(covariates.columns):
-        if np.linalg.matrix_rank(centred[:, [*kept, i]]) > len(kept):
+        b = np.zeros(len(mean))
+        if kept:
+            b[kept] = np.linalg.lstsq(cov[np.ix_(kept, kept)], cov[kept, i], rcond=None)[0]
+        # Below half its variance explained, the others do not determine it: a rare column is just rare.
+        if cov[i, i] > 1e-12 and b @ cov[:, i] < 0.5 * cov[i, i]:
+            kept.append(i)
+            continue
+        predicted = X @ b + (mean[i] - mean @ b)
+        breaking = int(np.count_nonzero(np.abs(X[:, i] - predicted) > 0.5))  # 0/1: off by more than rounding
+        if breaking >= min_rows:
             kept.append(i)
         else:
-            redundant.append(column)
+            redundant[column] = breaking
     return redundant
+
+
+def _collinear_note(breaking: int, min_rows: int) -> str:
+    if not breaking:
+        return "not estimable: determined by the other columns (collinear)"
+    return (
+        f"not estimable: determined by the other columns for all but {breaking:,} customers "
+        f"(collinear; fewer than min_exposed={min_rows} break the pattern)"
+    )
 
 
 NO_CONVERGENCE = (

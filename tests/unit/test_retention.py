@@ -98,6 +98,24 @@ def test_exposures_that_partition_customers_are_flagged_as_collinear():
     assert "collinear" in notes["no_chat"] and notes["chat"] == ""
 
 
+@pytest.mark.parametrize("rows", [5, 200])
+def test_exposures_collinear_but_for_a_few_customers_are_not_estimated(rows):
+    """Exposed exactly when chat is not, but for those of the first rows who have both: below
+    min_exposed (50) such customers, its effect would rest on them alone and is not estimated."""
+    data = _simulated().data
+    no_chat = ~pl.col("exposed_chat") | (pl.int_range(pl.len()) < rows)
+    cox = retention.touchpoint_hazard_ratios(
+        Landmark(data.with_columns(no_chat.alias("exposed_no_chat")), 30)
+    )
+    notes = dict(cox.summary.select("touchpoint", "note").iter_rows())
+    both = data.head(rows)["exposed_chat"].sum()  # 3 and 99
+    assert notes["chat"] == ""
+    if both < 50:
+        assert f"all but {both:,} customers" in notes["no_chat"]
+    else:
+        assert notes["no_chat"] == ""
+
+
 def test_no_churn_means_nothing_to_estimate():
     data = _simulated().data.with_columns(pl.lit(False).alias("churned"))
     cox = retention.touchpoint_hazard_ratios(Landmark(data, 30))
