@@ -475,7 +475,7 @@ def touchpoint_hazard_ratios(
         redundant = _redundant_columns(design.drop(columns=["duration", "churned"]), min_exposed)
         notes |= {c: _collinear_note(breaking, min_exposed) for c, breaking in redundant.items()}
         estimable = [c for c in estimable if c not in redundant]
-        design = design.drop(columns=redundant)
+        design = design.drop(columns=list(redundant))
         progress.report(f"Cox model ({segment}): {len(design):,} customers, {design.shape[1] - 2} covariates")
         model = _fit_cox(design, penalizer)
         if model is None:
