@@ -573,7 +573,8 @@ def _collinear_note(breaking: int, min_rows: int) -> str:
     if not breaking:
         return "not estimable: determined by the other columns (collinear)"
     return (
-        f"not estimable: determined by the other columns for all but {breaking:,} customers "
+        f"not estimable: determined by the other columns for all but {breaking:,} "
+        f"customer{'s' if breaking > 1 else ''} "
         f"(collinear; fewer than min_exposed={min_rows} break the pattern)"
     )
 
