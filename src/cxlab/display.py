@@ -65,6 +65,7 @@ def table_html(frame: pl.DataFrame, *, max_rows: int = MAX_ROWS) -> str:
     percent = [c for c in floats if _is_percent(shown, c)]
     if percent:  # the interval of a share or rate is one too
         percent += [c for c in floats if c in ("ci_low", "ci_high") and _in_unit_range(shown, c)]
+    integers = [c for c, t in frame.schema.items() if t.is_integer()]  # float in pandas when one is missing
     text = [c for c, t in frame.schema.items() if not t.is_numeric()]
     words = {c: c.replace("_", " ") for c in frame.columns}
     styler = (
@@ -72,6 +73,7 @@ def table_html(frame: pl.DataFrame, *, max_rows: int = MAX_ROWS) -> str:
         .style.hide(axis="index")
         .format(_number, subset=[words[c] for c in floats if c not in percent], na_rep="")
         .format(_percent, subset=[words[c] for c in percent], na_rep="")
+        .format("{:.0f}", subset=[words[c] for c in integers], na_rep="")
         .format(na_rep="", subset=[words[c] for c in text])
         .set_properties(subset=[words[c] for c in text], **{"text-align": "left"})
         .set_table_styles([{"selector": "th", "props": "text-align: left; position: sticky; top: 0; "

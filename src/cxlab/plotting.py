@@ -58,6 +58,13 @@ def plot_message(message: str, *, title: str = "", ax: Axes | None = None) -> Ax
     return ax
 
 
+def _heatmap(data, **kwargs) -> Axes:
+    """seaborn's heat map without the style's grid lines, which would cross its blank cells."""
+    ax = sns.heatmap(data, **kwargs)
+    ax.grid(False)
+    return ax
+
+
 def plot_effects_by_segment(impact: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Heat map of ``cox_hr`` hazard ratios, touchpoints by segment (archetype); blank where not
     estimable. Green below 1 (fewer churn), red above."""
@@ -69,7 +76,7 @@ def plot_effects_by_segment(impact: pl.DataFrame, *, ax: Axes | None = None) -> 
     data = wide.drop("touchpoint").to_pandas()
     data.index = [t.replace("_", " ") for t in wide["touchpoint"]]
     ax = _axes(ax, (max(6.0, 1.2 * data.shape[1] + 3), max(3.0, 0.32 * len(data) + 1.5)))
-    sns.heatmap(
+    _heatmap(
         np.log2(data.astype(float)), ax=ax, cmap="RdYlGn_r", center=0, annot=data, fmt=".2f",
         cbar_kws={"label": "log2 hazard ratio"}, annot_kws={"fontsize": "x-small"},
     )  # fmt: skip
@@ -211,7 +218,7 @@ def plot_transition_heatmap(transitions: pl.DataFrame, *, top: int = 15, ax: Axe
         index="from_touchpoint", columns="to_touchpoint", values="probability", fill_value=0
     )
     ax = _axes(ax, (11, 8))
-    sns.heatmap(wide, cmap="Blues", annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar=False, ax=ax)
+    _heatmap(wide, cmap="Blues", annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar=False, ax=ax)
     ax.set(
         title="Where customers go next (share of each touchpoint's next steps)", xlabel="next", ylabel="from"
     )
@@ -333,7 +340,7 @@ def plot_archetype_lifts(
     )
     wide.index = [names[i] for i in wide.index]
     ax = _axes(ax, (11, 1.0 + 0.6 * len(wide)))
-    sns.heatmap(wide, cmap="RdBu_r", center=1, vmin=0, vmax=3, annot=True, fmt=".1f", cbar=False, ax=ax)
+    _heatmap(wide, cmap="RdBu_r", center=1, vmin=0, vmax=3, annot=True, fmt=".1f", cbar=False, ax=ax)
     ax.set(title="What sets each archetype apart (lift: 2 = twice the average use)", xlabel="", ylabel="")
     ax.tick_params(axis="x", rotation=40)
     return ax
@@ -742,7 +749,7 @@ def plot_cohort_heatmap(table: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     grid = table.pivot("month", index="cohort", values="retention", sort_columns=True).sort("cohort")
     frame = grid.to_pandas().set_index("cohort")
     ax = _axes(ax, (10, max(3.0, 0.32 * len(frame) + 1.5)))
-    sns.heatmap(
+    _heatmap(
         frame, ax=ax, cmap="viridis", vmin=0, vmax=1, annot=len(frame.columns) <= 12, fmt=".0%",
         annot_kws={"fontsize": "x-small"}, cbar_kws={"label": "customers still active", "format": "{x:.0%}"},
     )  # fmt: skip

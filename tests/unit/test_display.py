@@ -18,6 +18,7 @@ def test_labels_shares_and_numbers_are_written_for_people():
             "hazard_ratio": [1.23456, float("nan")],
             "share": [0.5, 1.5],  # above 1: not a share, left a number
             "n_customers": [12345, 7],
+            "horizon_days": [None, 180],  # an integer column with a gap: pandas makes it float
         }
     )
     html = table_html(frame)
@@ -25,6 +26,7 @@ def test_labels_shares_and_numbers_are_written_for_people():
     assert "C_0001" in html and "App crashes at checkout_page" in html
     assert "81.2%" in html and "75.0%" in html and "1.23" in html and "1.5" in html and "50.0%" not in html
     assert "retention rate" in html and "hazard ratio" in html and "nan" not in html.lower()
+    assert ">180<" in html and "180.0" not in html
 
 
 def test_a_short_table_shows_every_row_and_a_long_one_scrolls():

@@ -220,6 +220,25 @@ def test_calibration_points_are_tenths_of_the_customers_however_skewed_the_predi
     assert np.all(np.abs(np.asarray(y) - np.asarray(x)) < 0.1)
 
 
+def test_the_heat_map_of_effects_by_archetype_leaves_a_missing_effect_blank():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import seaborn as sns
+
+    from cxlab.plotting import plot_effects_by_segment
+
+    impact = pl.DataFrame(
+        {"touchpoint": ["chat", "chat", "email"], "method": "cox_hr", "segment": ["a", "b", "a"],
+         "estimate": [0.5, 2.0, 1.0]}
+    )  # fmt: skip
+    with sns.axes_style("whitegrid"):  # the report's style, whose grid crossed blank cells
+        ax = plot_effects_by_segment(impact)
+    cells = ax.collections[0].get_array()
+    assert cells.mask.sum() == 1  # email in b
+    assert not any(line.get_visible() for line in ax.get_xgridlines() + ax.get_ygridlines())
+
+
 def test_retention_since_signup_by_archetype_is_the_share_still_active_without_censoring():
     rng = np.random.default_rng(0)
     days = rng.exponential(60, 2_000)  # fractional days; everyone churns: no censoring
