@@ -217,6 +217,8 @@ def plot_transition_heatmap(transitions: pl.DataFrame, *, top: int = 15, ax: Axe
     wide = data.to_pandas().pivot_table(
         index="from_touchpoint", columns="to_touchpoint", values="probability", fill_value=0
     )
+    words = {t: t.replace("_", " ") for t in (*wide.index, *wide.columns)}
+    wide = wide.rename(index=words, columns=words)
     ax = _axes(ax, (11, 8))
     _heatmap(wide, cmap="Blues", annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar=False, ax=ax)
     ax.set(

@@ -82,6 +82,19 @@ def test_transitions_counts_probabilities_and_times(dataset):
     assert table[("billing", "(end)")]["median_days"] is None
 
 
+def test_the_transition_heat_map_names_touchpoints_in_words(dataset):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import seaborn as sns
+
+    with sns.axes_style("whitegrid"):  # the report's style
+        ax = journey_map.transitions(dataset).plot()
+    rows = {t.get_text() for t in ax.get_yticklabels()}
+    assert "checkout payment" in rows and "(start)" in rows and not any("_" in r for r in rows)
+    assert not any(line.get_visible() for line in ax.get_xgridlines() + ax.get_ygridlines())
+
+
 def test_transitions_end_states_split_churned_from_active(dataset):
     table = _rows(
         journey_map.transitions(dataset, end_states=True).summary, "from_touchpoint", "to_touchpoint"
